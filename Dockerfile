@@ -1,0 +1,20 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ROPA_VAR_DIR=/app/var
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY ropa ropa
+COPY processing processing
+COPY retention retention
+COPY subjects subjects
+COPY templates templates
+COPY docs docs
+COPY manage.py ./
+RUN pip install --no-cache-dir . \
+    && DJANGO_DEBUG=true python manage.py collectstatic --no-input -v 0 \
+    && useradd --system --home /app ropa && mkdir -p /app/var && chown -R ropa /app/var
+
+USER ropa
+EXPOSE 8000
+CMD ["gunicorn", "ropa.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

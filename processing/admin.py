@@ -1,0 +1,208 @@
+"""The register in the Django admin: the DPO's working surface for Art. 30 entries."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import rules
+from .choices import ActivityStatus
+from .models import (
+    Controller,
+    DataCategory,
+    DataSubjectCategory,
+    ProcessingActivity,
+    Purpose,
+    Recipient,
+    SecurityMeasure,
+    Source,
+)
+from .services import controller_save, processing_activity_save, recipient_save, special_category_codes
+
+
+@admin.register(Controller)
+class ControllerAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "enterprise_number", "country", "supervisory_authority", "activity_count", "statement_date")
+    list_filter = ("country", "group", "supervisory_authority")
+    search_fields = ("name", "enterprise_number", "key", "email")
+    prepopulated_fields = {"key": ("name",)}
+    fieldsets = (
+        (None, {"fields": ("name", "key", "enterprise_number", "group")}),
+        (_("Contact"), {"fields": ("address", "country", "email", "phone", "website")}),
+        (
+            _("Data protection officer and representative"),
+            {"fields": ("dpo_name", "dpo_email", "dpo_phone", "dpo_is_staff", "representative")},
+        ),
+        (_("Supervision"), {"fields": ("supervisory_authority",)}),
+        (
+            _("Provenance"),
+            {
+                "fields": ("statement_title", "statement_file", "statement_date", "source_quote"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_activities=Count("activities", filter=Q(activities__status=ActivityStatus.ACTIVE)))
+        )
+
+    @admin.display(description=_("active activities"), ordering="_activities")
+    def activity_count(self, obj):
+        return obj._activities
+
+    def save_model(self, request, obj, form, change):
+        controller_save(controller=obj, actor=request.user)
+
+
+@admin.register(Recipient)
+class RecipientAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "controller", "kind", "country", "inside_eea", "safeguard", "dpa_signed")
+    list_filter = ("controller", "kind", "inside_eea", "safeguard", "dpa_signed")
+    search_fields = ("name", "name_en", "key", "description")
+    list_select_related = ("controller",)
+    autocomplete_fields = ("controller",)
+    fieldsets = (
+        (None, {"fields": ("controller", "name", "name_en", "name_fr", "key", "kind", "description")}),
+        (_("Location and transfer"), {"fields": ("country", "inside_eea", "safeguard", "safeguard_note")}),
+        (_("Processor agreement"), {"fields": ("dpa_signed",)}),
+        (_("Provenance"), {"fields": ("source_quote",), "classes": ("collapse",)}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        recipient_save(recipient=obj, actor=request.user)
+
+
+class VocabularyAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "name_en", "name_fr", "activity_count")
+    search_fields = ("code", "name", "name_en", "name_fr")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_activities=Count("activities"))
+
+    @admin.display(description=_("activities"), ordering="_activities")
+    def activity_count(self, obj):
+        return obj._activities
+
+
+@admin.register(DataSubjectCategory)
+class DataSubjectCategoryAdmin(VocabularyAdmin):
+    pass
+
+
+@admin.register(DataCategory)
+class DataCategoryAdmin(VocabularyAdmin):
+    list_display = (*VocabularyAdmin.list_display[:-1], "special_category", "criminal", "activity_count")
+    list_filter = ("special_category", "criminal")
+
+
+@admin.register(SecurityMeasure)
+class SecurityMeasureAdmin(VocabularyAdmin):
+    list_display = (*VocabularyAdmin.list_display[:-1], "kind", "activity_count")
+    list_filter = ("kind",)
+
+
+class PurposeInline(admin.StackedInline):
+    model = Purpose
+    extra = 0
+    min_num = 1
+    fields = (("description", "description_en"), ("legal_basis", "legitimate_interest"), "position")
+
+
+class SourceInline(admin.TabularInline):
+    model = Source
+    extra = 0
+    fields = ("statement", "quote", "position")
+    verbose_name_plural = _("provenance: source quotes")
+
+
+class ProcessingActivityForm(forms.ModelForm):
+    class Meta:
+        model = ProcessingActivity
+        fields = "__all__"  # noqa: DJ007 - the admin fieldsets decide what is shown
+
+    def clean(self):
+        cleaned = super().clean()
+        categories = cleaned.get("data_categories") or []
+        problems = rules.activity_problems(
+            status=cleaned.get("status", ""),
+            ended_on=cleaned.get("ended_on"),
+            role=cleaned.get("role", ""),
+            client=cleaned.get("client"),
+            art9_condition=cleaned.get("art9_condition"),
+            special_categories=special_category_codes(categories),
+            activity_id=self.instance.pk,
+            replaced_by_id=cleaned["replaced_by"].pk if cleaned.get("replaced_by") else None,
+        )
+        for problem in problems:
+            if problem.field in self.fields and problem.field not in self.errors:
+                self.add_error(problem.field, problem.message)
+        return cleaned
+
+
+class EEATransferFilter(admin.SimpleListFilter):
+    title = _("transfers outside the EEA")
+    parameter_name = "third_country"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        third_country = Q(recipients__inside_eea=False)
+        if self.value() == "yes":
+            return queryset.filter(third_country).distinct()
+        if self.value() == "no":
+            return queryset.exclude(third_country)
+        return queryset
+
+
+class LegalBasisFilter(admin.SimpleListFilter):
+    title = _("legal basis")
+    parameter_name = "legal_basis"
+
+    def lookups(self, request, model_admin):
+        return Purpose._meta.get_field("legal_basis").choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(purposes__legal_basis=self.value()).distinct()
+        return queryset
+
+
+@admin.register(ProcessingActivity)
+class ProcessingActivityAdmin(SimpleHistoryAdmin):
+    form = ProcessingActivityForm
+    list_display = ("reference", "name", "name_en", "controller", "role", "status", "last_reviewed_on")
+    list_display_links = ("reference", "name")
+    list_filter = ("controller", "status", "role", LegalBasisFilter, EEATransferFilter, "profiling", "dpia_required")
+    search_fields = ("reference", "name", "name_en", "description", "purposes__description", "purposes__description_en")
+    list_select_related = ("controller",)
+    autocomplete_fields = ("controller", "replaced_by")
+    filter_horizontal = ("data_subject_categories", "data_categories", "recipients", "security_measures")
+    inlines = [PurposeInline, SourceInline]
+    fieldsets = (
+        (None, {"fields": ("controller", "reference", "name", "name_en", "name_fr", "description", "description_en")}),
+        (_("Role"), {"fields": ("role", "client", "business_process", "owner")}),
+        (
+            _("Subjects and data (Art. 30(1)(c))"),
+            {"fields": ("data_subject_categories", "data_categories", "art9_condition", "data_source", "minimum_age")},
+        ),
+        (_("Recipients and transfers (Art. 30(1)(d), (e))"), {"fields": ("recipients",)}),
+        (_("Security measures (Art. 30(1)(g))"), {"fields": ("security_measures",)}),
+        (_("Risk"), {"fields": ("automated_decision_making", "profiling", "dpia_required", "dpia_done_on")}),
+        (_("Status and review"), {"fields": ("status", "ended_on", "replaced_by", "last_reviewed_on")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        # The form already checked the Art. 9 rule against the submitted categories; M2M are saved after.
+        processing_activity_save(
+            activity=obj, actor=request.user, data_categories=list(form.cleaned_data["data_categories"])
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        # An activity is ended, never destroyed: the register must show what was processed and when.
+        return False

@@ -1,0 +1,17 @@
+import os
+
+from django.apps import AppConfig
+
+
+class RopaConfig(AppConfig):
+    name = "ropa"
+    verbose_name = "Register"
+
+    def ready(self) -> None:
+        # The file-system broker writes into folders that must exist before a worker starts.
+        from django.conf import settings
+
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            if key in options:
+                os.makedirs(options[key], exist_ok=True)

@@ -1,0 +1,31 @@
+"""Create the local DPO login for a development set-up and print how to log in."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Create (once) a DPO superuser for local use and print its login. Refused when DJANGO_DEBUG=false."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="dpo")
+
+    def handle(self, *args, username, **options):
+        if not settings.DEBUG:
+            raise CommandError("ensure_dpo is for local development; in production use `createsuperuser`.")
+        password_file = settings.VAR_DIR / f"{username}-password.txt"
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None or not password_file.exists():
+            password = secrets.token_urlsafe(12)
+            user = user or User(username=username, email=f"{username}@localhost")
+            user.is_staff = user.is_superuser = True
+            user.set_password(password)
+            user.save()
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        password = password_file.read_text().strip()
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {username} / {password}")

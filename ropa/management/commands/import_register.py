@@ -1,0 +1,32 @@
+"""Load a register file (``ropa-file/1``) into the register, all or nothing."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ropa.register_file import RegisterFileError, load
+
+
+class Command(BaseCommand):
+    help = (
+        "Validate a register file (YAML, see docs/register-format.md) and load it; "
+        "nothing is stored if any entry is wrong."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", type=Path, help="register file(s) to load, in order")
+        parser.add_argument("--dry-run", action="store_true", help="validate and report, store nothing")
+
+    def handle(self, *args, files, dry_run, **options):
+        for path in files:
+            try:
+                report = load(path, dry_run=dry_run)
+            except RegisterFileError as exc:
+                raise CommandError(_describe(exc)) from None
+            self.stdout.write(("[dry run] " if dry_run else "") + str(report))
+
+
+def _describe(exc: RegisterFileError) -> str:
+    lines = [f"{exc.filename}: refused, nothing was loaded ({len(exc.problems)} problem(s)):"]
+    lines += [f"  - {problem}" for problem in exc.problems]
+    return "\n".join(lines)

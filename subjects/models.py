@@ -1,0 +1,1 @@
+"""Data subjects and the personal-data records internal systems register about them."""

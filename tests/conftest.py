@@ -1,0 +1,18 @@
+import pytest
+from django.db import connection
+
+
+@pytest.fixture
+def dpo(django_user_model):
+    return django_user_model.objects.create_superuser("dpo", "dpo@example.org", "a-long-test-password")
+
+
+@pytest.fixture
+def dpo_client(client, dpo):
+    client.force_login(dpo)
+    return client
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"
