@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -184,6 +185,7 @@ class ProcessingActivityAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("controller", "replaced_by")
     filter_horizontal = ("data_subject_categories", "data_categories", "recipients", "security_measures")
     inlines = [PurposeInline, SourceInline]
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"class": "vLargeTextField"})}}
     fieldsets = (
         (None, {"fields": ("controller", "reference", "name", "name_en", "name_fr", "description", "description_en")}),
         (_("Role"), {"fields": ("role", "client", "business_process", "owner")}),

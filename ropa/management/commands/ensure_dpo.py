@@ -12,8 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="dpo")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/", help="where the admin is served")
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, url, **options):
         if not settings.DEBUG:
             raise CommandError("ensure_dpo is for local development; in production use `createsuperuser`.")
         password_file = settings.VAR_DIR / f"{username}-password.txt"
@@ -28,4 +29,4 @@ class Command(BaseCommand):
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {username} / {password}")
+        self.stdout.write(self.style.SUCCESS(f"Log in at {url} as {username} / {password}"))

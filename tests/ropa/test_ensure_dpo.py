@@ -1,0 +1,24 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ensure_dpo_creates_a_login_once_and_prints_it(settings, tmp_path, capsys):
+    settings.DEBUG = True  # pytest-django runs tests with DEBUG off
+    settings.VAR_DIR = tmp_path
+    call_command("ensure_dpo", "--url", "http://127.0.0.1:9000/admin/")
+    first = capsys.readouterr().out
+    password = first.strip().rsplit(" / ", 1)[1]
+    assert "http://127.0.0.1:9000/admin/ as dpo" in first
+    assert authenticate(username="dpo", password=password).is_superuser
+
+    call_command("ensure_dpo")
+    assert capsys.readouterr().out.strip().endswith(password)
+
+
+def test_ensure_dpo_is_refused_in_production(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="createsuperuser"):
+        call_command("ensure_dpo")
