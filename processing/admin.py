@@ -126,8 +126,22 @@ class ProcessingActivityForm(forms.ModelForm):
         model = ProcessingActivity
         fields = "__all__"  # noqa: DJ007 - the admin fieldsets decide what is shown
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.controller_id and "recipients" in self.fields:
+            # Recipients are kept per controller: offer only this controller's.
+            self.fields["recipients"].queryset = Recipient.objects.filter(controller_id=self.instance.controller_id)
+
     def clean(self):
         cleaned = super().clean()
+        controller = cleaned.get("controller")
+        foreign = [r.name for r in cleaned.get("recipients") or [] if controller and r.controller_id != controller.pk]
+        if foreign:
+            self.add_error(
+                "recipients",
+                _("Not recipients of %(controller)s: %(names)s.")
+                % {"controller": controller, "names": ", ".join(foreign)},
+            )
         categories = cleaned.get("data_categories") or []
         problems = rules.activity_problems(
             status=cleaned.get("status", ""),
@@ -185,7 +199,7 @@ class ProcessingActivityAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("controller", "replaced_by")
     filter_horizontal = ("data_subject_categories", "data_categories", "recipients", "security_measures")
     inlines = [PurposeInline, SourceInline]
-    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"class": "vLargeTextField"})}}
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 80})}}
     fieldsets = (
         (None, {"fields": ("controller", "reference", "name", "name_en", "name_fr", "description", "description_en")}),
         (_("Role"), {"fields": ("role", "client", "business_process", "owner")}),

@@ -146,3 +146,15 @@ def test_admin_refuses_legitimate_interest_without_interest(dpo_client):
 def test_activity_cannot_be_deleted_from_admin(dpo_client, register):
     response = dpo_client.get(reverse("admin:processing_processingactivity_delete", args=[register.pk]))
     assert response.status_code == 403
+
+
+def test_activity_form_offers_and_accepts_only_its_controllers_recipients(dpo_client, register):
+    other = RecipientFactory()  # another controller's recipient
+    url = reverse("admin:processing_processingactivity_change", args=[register.pk])
+    offered = dpo_client.get(url).context["adminform"].form.fields["recipients"].queryset
+    assert other not in offered and register.recipients.get() in offered
+
+    data = _activity_form(register.controller, reference="NEW-2", recipients=[other.pk])
+    response = dpo_client.post(reverse("admin:processing_processingactivity_add"), data)
+    assert response.status_code == 200
+    assert "recipients" in response.context["adminform"].form.errors
