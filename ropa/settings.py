@@ -199,3 +199,14 @@ LOGGING = {
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# Retention enforcement (retention/services.py, docs/retention.md): the beat sweep, its batches, its limits.
+ROPA_RETENTION_CRON = env.str("ROPA_RETENTION_CRON", default="30 2 * * *")  # minute hour day month weekday
+ROPA_RETENTION_BEAT_EXPIRES = env.int("ROPA_RETENTION_BEAT_EXPIRES", default=6 * 60 * 60)  # seconds
+ROPA_RETENTION_BATCH_SIZE = env.int("ROPA_RETENTION_BATCH_SIZE", default=2000)
+# A task sweeps this long at most, then re-enqueues itself: below CELERY_TASK_SOFT_TIME_LIMIT (a check says so).
+ROPA_RETENTION_TASK_MAX_SECONDS = env.int("ROPA_RETENTION_TASK_MAX_SECONDS", default=300)
+# A run silent for this long died with its worker and is marked interrupted by the next sweep.
+ROPA_RETENTION_STALE_AFTER = env.int("ROPA_RETENTION_STALE_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
+ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE)
+ROPA_BASE_URL = env.str("ROPA_BASE_URL", default="http://127.0.0.1:8000")  # for links in mails to the DPO

@@ -16,3 +16,11 @@ def dpo_client(client, dpo):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def dpo_mail(settings):
+    """Mail goes to Django's in-memory outbox and the DPO has an address (retention notices)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ROPA_DPO_EMAILS = ["dpo@example.org"]
+    return settings.ROPA_DPO_EMAILS

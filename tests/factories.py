@@ -97,3 +97,30 @@ class RetentionRuleFactory(factory.django.DjangoModelFactory):
     duration_unit = DurationUnit.YEARS
     trigger = Trigger.CONTRACT_END
     action = Action.DELETE
+
+
+# Retention enforcement: subjects, records, holds (tests/retention, tests/subjects).
+from subjects.models import DataSubject, PersonalDataRecord  # noqa: E402
+
+
+class DataSubjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataSubject
+
+    controller = factory.SubFactory(ControllerFactory)
+    identifiers = factory.Sequence(lambda n: {"email": f"person{n}@example.org"})
+
+
+class PersonalDataRecordFactory(factory.django.DjangoModelFactory):
+    """A record as the ORM stores it; ``expires_at`` is NOT computed (use retention.services.record_register
+    or record_expiry_recompute for that, or set it)."""
+
+    class Meta:
+        model = PersonalDataRecord
+
+    activity = factory.SubFactory(ProcessingActivityFactory)
+    subject = factory.SubFactory(DataSubjectFactory, controller=factory.SelfAttribute("..activity.controller"))
+    data_category = factory.SubFactory(DataCategoryFactory)
+    source_system = "crm"
+    external_id = factory.Sequence(lambda n: f"ext-{n}")
+    payload = factory.Sequence(lambda n: {"name": f"Person {n}", "iban": f"BE71 0961 2345 {n:04d}"})

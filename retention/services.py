@@ -1,0 +1,613 @@
+"""Retention enforcement: the code that erases personal data. Read this before changing it.
+
+What it guarantees
+- A record is erased only when, under the row lock of the batch that erases it, it is flagged, its
+  grace period is over, its retention (``expires_at``) is still over, its deciding rule still says
+  anonymise or delete, and no legal hold in force covers it (record, subject, activity, controller).
+- ``legal_hold_place`` takes a database lock that every sweep batch takes in shared mode, so once it has
+  returned no batch can still erase what it holds; releasing the hold lets the next sweep take it.
+- Every erasure writes, in the same transaction, one tombstone (no personal data; chained by hash under
+  a lock, so concurrent sweeps make one linear chain), one erasure-feed line for the source system,
+  and the run's counts. A batch is all of that or none of it: a worker killed mid-sweep leaves whole
+  batches, and the next sweep picks up the rest.
+- Batches are keyset pages by primary key, each one short transaction, ``SELECT ... FOR UPDATE SKIP
+  LOCKED``: two sweeps at once share the work, never erase or count a record twice.
+- A dry run asks the same questions without locks or writes and reports exactly what a real run at the
+  same ``now`` would do (flagging, then erasing what a zero grace period makes erasable at once).
+
+What it never does
+- Never erases a record that is held, not yet expired, or only flagged by a flag-only rule.
+- Never loops over records in Python to change them: updates and deletes are set-based per batch, and
+  the record tables have no delete signals or history that would copy personal data.
+- Never puts personal data in evidence: tombstones, runs, logs and mails carry ids and counts only.
+
+The decision is pure (``engine.py``), the doing is here, the scheduling is ``tasks.py``; the task, this
+service and the management command share one name, ``retention_enforce``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Count, F, Max, Min
+from django.urls import reverse
+from django.utils import timezone
+
+from processing.models import Controller, DataCategory, ProcessingActivity
+from subjects.choices import RecordStatus
+from subjects.models import DataSubject, PersonalDataRecord
+
+from . import engine, selectors
+from .expiry import expiry_expressions
+from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, RunStatus, Tombstone
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL advisory lock keys ("ROPA" + n). Holds: sweeps share, placing a hold is exclusive.
+HOLD_LOCK_KEY = 0x524F5041_0001
+CHAIN_LOCK_KEY = 0x524F5041_0002
+
+DATE_FIELDS = frozenset(engine.TRIGGER_DATE_FIELDS.values())
+# A sweep batch looks at ids (last, last + batch size x this]: bounded reads, few near-empty pages.
+WINDOW_BATCHES = 25
+
+
+def _advisory_xact_lock(key: int, *, shared: bool = False) -> None:
+    """Transaction-scoped lock on PostgreSQL; SQLite serialises writers by itself."""
+    if connection.vendor == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [key])
+
+
+def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Append evidence rows in one statement (COPY on PostgreSQL): thousands per batch, no model instances.
+    Values must already be what the columns hold (ids, text, aware datetimes)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            rows = [tuple(adapt(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
+            placeholders = ", ".join(["%s"] * len(columns))
+            # Table and column names come from the model, quoted; the values are parameters.
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+# --- records ---------------------------------------------------------------------------------------
+
+
+def _validated_dates(dates: Mapping[str, dt.date | None] | None) -> dict[str, dt.date | None]:
+    dates = dict(dates or {})
+    unknown = sorted(set(dates) - DATE_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Not a retention date of a record."))
+    for name, value in dates.items():
+        if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+            raise ValidationError({name: "Give a date (not a date and time)."})
+    return dates
+
+
+def _apply_expiry(record: PersonalDataRecord, *, now: dt.datetime) -> None:
+    """Set ``expires_at``/``expiry_rule`` from the engine; a flagged record no longer due goes back to active."""
+    expiry = selectors.record_expiry(record)
+    record.expires_at = expiry.at if expiry else None
+    record.expiry_rule_id = expiry.rule.id if expiry else None
+    if record.status == RecordStatus.FLAGGED and (record.expires_at is None or record.expires_at > now):
+        record.status, record.flagged_at, record.erase_after = RecordStatus.ACTIVE, None, None
+
+
+def _check_record(record: PersonalDataRecord) -> None:
+    errors = {}
+    if record.subject_id and record.subject.controller_id != record.activity.controller_id:
+        errors["subject"] = "The subject belongs to another controller than the activity."
+    rule = record.retention_rule
+    if rule is not None:
+        if rule.activity_id != record.activity_id:
+            errors["retention_rule"] = "The rule belongs to another activity."
+        elif rule.data_category_id not in (None, record.data_category_id):
+            errors["retention_rule"] = "The rule is for another data category."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def subject_register(
+    *, controller: Controller, key: str | None = None, identifiers: Mapping | None = None
+) -> DataSubject:
+    """Find or create a data subject by its pseudonymous key (a new key when none is given)."""
+    if key:
+        subject, created = DataSubject.objects.get_or_create(
+            controller=controller, key=key, defaults={"identifiers": dict(identifiers or {})}
+        )
+        if not created and identifiers is not None and subject.identifiers != dict(identifiers):
+            subject.identifiers = dict(identifiers)
+            subject.full_clean()
+            subject.save(update_fields=["identifiers"])
+        return subject
+    subject = DataSubject(controller=controller, identifiers=dict(identifiers or {}))
+    subject.full_clean()
+    subject.save()
+    return subject
+
+
+@transaction.atomic
+def record_register(
+    *,
+    subject: DataSubject,
+    activity: ProcessingActivity,
+    data_category: DataCategory,
+    source_system: str,
+    external_id: str,
+    payload=None,
+    dates: Mapping[str, dt.date | None] | None = None,
+    retention_rule: RetentionRule | None = None,
+    now: dt.datetime | None = None,
+) -> PersonalDataRecord:
+    """Register a personal-data record, or bring the one with the same ``source_system`` and
+    ``external_id`` in line (idempotent: the same call twice changes nothing). Computes ``expires_at``."""
+    now = now or timezone.now()
+    dates = _validated_dates(dates)
+    if not source_system or not external_id:
+        raise ValidationError("A record needs its source system and its id there.")
+    record = (
+        PersonalDataRecord.objects.select_for_update()
+        .filter(source_system=source_system, external_id=external_id)
+        .first()
+    )
+    if record is None:
+        record = PersonalDataRecord(source_system=source_system, external_id=external_id)
+    elif record.subject_id != subject.pk:
+        raise ValidationError({"subject": "This record is registered for another subject."})
+    record.subject, record.activity, record.data_category = subject, activity, data_category
+    record.retention_rule, record.payload = retention_rule, payload
+    for name, value in dates.items():
+        setattr(record, name, value)
+    record.full_clean(validate_unique=False, validate_constraints=False)
+    _check_record(record)
+    _apply_expiry(record, now=now)
+    if record.pk is None:
+        try:
+            with transaction.atomic():
+                record.save(force_insert=True)
+        except IntegrityError:
+            # Registered by a concurrent call a moment ago: update that one instead.
+            if not PersonalDataRecord.objects.filter(source_system=source_system, external_id=external_id).exists():
+                raise
+            return record_register(
+                subject=subject,
+                activity=activity,
+                data_category=data_category,
+                source_system=source_system,
+                external_id=external_id,
+                payload=payload,
+                dates=dates,
+                retention_rule=retention_rule,
+                now=now,
+            )
+    else:
+        record.save()
+    return record
+
+
+@transaction.atomic
+def record_update_dates(
+    *, record: PersonalDataRecord, dates: Mapping[str, dt.date | None], now: dt.datetime | None = None
+) -> PersonalDataRecord:
+    """Change trigger dates of a record (the contract ended, consent was withdrawn, ...) and recompute its
+    expiry. Only the dates given change; ``None`` clears one. An erased record cannot change."""
+    now = now or timezone.now()
+    dates = _validated_dates(dates)
+    record = PersonalDataRecord.objects.select_for_update().get(pk=record.pk)
+    if record.status == RecordStatus.ERASED:
+        raise ValidationError("This record has been erased.")
+    for name, value in dates.items():
+        setattr(record, name, value)
+    _apply_expiry(record, now=now)
+    record.save()
+    return record
+
+
+def record_expiry_recompute(
+    *, activity_ids: list[int] | None = None, now: dt.datetime | None = None, chunk: int = 20000
+) -> int:
+    """Recompute ``expires_at`` (and the deciding rule) in SQL for every record not erased of the given
+    activities (all when None), in primary-key chunks of one short transaction each; flagged records
+    that are no longer due go back to active. Returns the number of records recomputed."""
+    now = now or timezone.now()
+    tz_name = settings.ROPA_RETENTION_TIME_ZONE
+    records = PersonalDataRecord.objects.exclude(status=RecordStatus.ERASED)
+    if activity_ids is None:
+        activity_ids = list(records.order_by().values_list("activity_id", flat=True).distinct())
+    total = 0
+    for activity_id in activity_ids:
+        rules = selectors.rule_terms_for_activity(activity_id)
+        of_activity = records.filter(activity_id=activity_id)
+        groups = of_activity.order_by().values_list("data_category_id", "retention_rule_id").distinct()
+        for category_id, named_id in list(groups):
+            applicable = engine.applicable_rules(rules, data_category_id=category_id, named_rule_id=named_id)
+            expires, deciding = expiry_expressions(applicable, tz_name=tz_name)
+            group = of_activity.filter(data_category_id=category_id, retention_rule_id=named_id)
+            bounds = group.aggregate(low=Min("pk"), high=Max("pk"))
+            if bounds["low"] is None:
+                continue
+            for low in range(bounds["low"], bounds["high"] + 1, chunk):
+                with transaction.atomic():
+                    total += group.filter(pk__gte=low, pk__lt=low + chunk).update(
+                        expires_at=expires, expiry_rule_id=deciding
+                    )
+        with transaction.atomic():
+            of_activity.filter(status=RecordStatus.FLAGGED).exclude(expires_at__lte=now).update(
+                status=RecordStatus.ACTIVE, flagged_at=None, erase_after=None
+            )
+    return total
+
+
+def rule_changed(*, activity_id: int) -> None:
+    """A rule of ``activity_id`` was saved or removed (admin, import, API): its records' expiry follows,
+    in the same transaction, so a sweep never sees a rule and expiries that disagree."""
+    record_expiry_recompute(activity_ids=[activity_id])
+
+
+# --- legal holds -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def legal_hold_place(
+    *,
+    reason: str,
+    actor,
+    subject: DataSubject | None = None,
+    record: PersonalDataRecord | None = None,
+    activity: ProcessingActivity | None = None,
+    controller: Controller | None = None,
+    now: dt.datetime | None = None,
+) -> LegalHold:
+    """Freeze erasure of everything in one scope (a subject, a record, an activity or a controller) until
+    released. Waits for sweep batches in flight; none that starts after it can erase what it holds."""
+    scopes = {"subject": subject, "record": record, "activity": activity, "controller": controller}
+    given = {name: value for name, value in scopes.items() if value is not None}
+    if len(given) != 1:
+        raise ValidationError("A legal hold covers exactly one subject, record, activity or controller.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why erasure is frozen."})
+    _advisory_xact_lock(HOLD_LOCK_KEY)
+    hold = LegalHold(**given, reason=reason.strip(), placed_by=actor, placed_at=now or timezone.now())
+    hold.full_clean()
+    hold.save()
+    logger.info("legal hold %s placed on %s", hold.pk, hold.scope_label())
+    return hold
+
+
+@transaction.atomic
+def legal_hold_release(*, hold: LegalHold, actor, reason: str = "", now: dt.datetime | None = None) -> LegalHold:
+    """Lift a hold; the next sweep takes what it held (a hold already released stays as it was)."""
+    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    if hold.released_at is None:
+        hold.released_at, hold.released_by, hold.release_reason = now or timezone.now(), actor, reason.strip()
+        hold.save(update_fields=["released_at", "released_by", "release_reason"])
+        logger.info("legal hold %s released", hold.pk)
+    return hold
+
+
+# --- the erasure feed ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def erasure_confirm(*, source_system: str, external_ids: list[str], now: dt.datetime | None = None) -> int:
+    """The source system confirms it erased these ids too: the feed forgets them. Returns lines confirmed."""
+    return ErasureNotice.objects.filter(
+        source_system=source_system, external_id__in=external_ids, confirmed_at__isnull=True
+    ).update(confirmed_at=now or timezone.now(), external_id=None)
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+
+
+class _Budget:
+    """Stops a sweep after ``max_batches`` batches or ``max_seconds`` (whichever first), so a task ends
+    well inside its time limit and re-enqueues itself for the rest."""
+
+    def __init__(self, max_batches: int | None, max_seconds: float | None):
+        self.left = max_batches
+        self.deadline = time.monotonic() + max_seconds if max_seconds else None
+
+    def spend(self) -> bool:
+        if self.left is not None:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+        return self.deadline is None or time.monotonic() < self.deadline
+
+
+class _Sweep:
+    def __init__(self, *, run: RetentionRun, now, controller, batch_size: int, budget: _Budget, pause: float):
+        self.run, self.now, self.batch_size, self.budget, self.pause = run, now, batch_size, budget, pause
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        records = PersonalDataRecord.objects.all()
+        if controller is not None:
+            # A sub-select, not a join: FOR UPDATE must lock record rows only.
+            records = records.filter(
+                activity_id__in=ProcessingActivity.objects.filter(controller=controller).values("id")
+            )
+        self.records = records
+        self.held = selectors.held_q()
+
+    # The candidates, as the real run and the dry run both ask for them.
+    def to_flag(self):
+        return self.records.due_for_flag(self.now).filter(expiry_rule__isnull=False).exclude(self.held)
+
+    def to_erase(self):
+        return (
+            self.records.due_for_erasure(self.now)
+            .filter(expiry_rule__action__in=engine.ERASING_ACTIONS)
+            .exclude(self.held)
+        )
+
+    def held_due(self) -> int:
+        due = self.records.filter(self.held)
+        flaggable = due.due_for_flag(self.now).filter(expiry_rule__isnull=False).count()
+        erasable = due.due_for_erasure(self.now).filter(expiry_rule__action__in=engine.ERASING_ACTIONS).count()
+        return flaggable + erasable
+
+    def _count(self, rule_id, action: str, n: int) -> None:
+        if n:
+            self.counts[str(rule_id)][action] += n
+            field = {"flag": "flagged", "anonymise": "anonymised", "delete": "deleted"}[action]
+            setattr(self.run, field, getattr(self.run, field) + n)
+
+    def _save_counts(self) -> None:
+        self.run.counts = {rule: dict(actions) for rule, actions in sorted(self.counts.items())}
+        self.run.heartbeat_at = timezone.now()
+        RetentionRun.objects.filter(pk=self.run.pk).update(
+            longest_batch_ms=self.run.longest_batch_ms,
+            flagged=self.run.flagged,
+            anonymised=self.run.anonymised,
+            deleted=self.run.deleted,
+            counts=self.run.counts,
+            heartbeat_at=self.run.heartbeat_at,
+        )
+
+    def _batches(self, candidates, step) -> bool:
+        """Keyset pages by primary key over ``candidates``: ``step(queryset)`` handles at most one batch of
+        the candidates in the current window of ids and returns the ids it took. The window bounds what
+        one batch reads, whatever the planner estimates. False when the budget ran out first."""
+        bounds = candidates.aggregate(low=Min("pk"), high=Max("pk"))
+        high, last = bounds["high"], (bounds["low"] or 1) - 1
+        while high is not None and last < high:
+            if not self.budget.spend():
+                return False
+            window_end = last + self.batch_size * WINDOW_BATCHES
+            started = time.monotonic()
+            with transaction.atomic():
+                _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+                page = (
+                    candidates.filter(pk__gt=last, pk__lte=window_end)
+                    .order_by("pk")
+                    .select_for_update(skip_locked=True, of=("self",))
+                )
+                taken = step(page)
+                if taken:
+                    self._save_counts()
+            # Measured to the end of the commit; saved with the run's next counts and at its end.
+            self.run.longest_batch_ms = max(self.run.longest_batch_ms, int((time.monotonic() - started) * 1000))
+            # A full batch may leave more in the window; a short one means the window is done, and an
+            # empty one jumps to the next candidate, so gaps in the ids cost one query, not many.
+            if len(taken) == self.batch_size:
+                last = taken[-1]
+            elif taken:
+                last = window_end
+            else:
+                following = candidates.filter(pk__gt=window_end).aggregate(low=Min("pk"))["low"]
+                last = high if following is None else following - 1
+            if self.pause and taken:
+                time.sleep(self.pause)
+        return True
+
+    def flag_batch(self, page) -> list[int]:
+        rows = list(page.values_list("pk", "expiry_rule_id")[: self.batch_size])
+        if not rows:
+            return []
+        by_rule = defaultdict(list)
+        for pk, rule_id in rows:
+            by_rule[rule_id].append(pk)
+        grace = dict(RetentionRule.objects.filter(pk__in=by_rule).values_list("pk", "grace_days"))
+        for rule_id, ids in by_rule.items():
+            changed = PersonalDataRecord.objects.filter(pk__in=ids, status=RecordStatus.ACTIVE).update(
+                status=RecordStatus.FLAGGED,
+                flagged_at=self.now,
+                erase_after=engine.erase_after(flagged_at=self.now, grace_days=grace[rule_id]),
+            )
+            self._count(rule_id, "flag", changed)
+        return [pk for pk, _rule in rows]
+
+    def erase_batch(self, page) -> list[int]:
+        rows = list(
+            page.values_list(
+                "pk",
+                "expiry_rule_id",
+                "expiry_rule__action",
+                "activity_id",
+                "data_category_id",
+                "source_system",
+                "external_id",
+            )[: self.batch_size]
+        )
+        if not rows:
+            return []
+        now = self.now
+        by_action = defaultdict(list)
+        for row in rows:
+            by_action[row[2]].append(row[0])
+        if by_action["anonymise"]:
+            # Statistics stay (activity, category, dates, source system); whatever identifies goes.
+            PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
+                status=RecordStatus.ERASED,
+                erased_at=now,
+                payload=None,
+                subject=None,
+                external_id=None,
+                updated_at=now,
+            )
+        if by_action["delete"]:
+            PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+        _insert_rows(
+            ErasureNotice,
+            ("source_system", "external_id", "record_id", "action", "erased_at"),
+            [(src, ext, pk, action, now) for pk, _rule, action, _act, _cat, src, ext in rows if ext is not None],
+        )
+        # The chain: one writer at a time, held only for the few statements that extend it.
+        _advisory_xact_lock(CHAIN_LOCK_KEY)
+        head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
+        sequence, previous = head if head else (0, engine.GENESIS_HASH)
+        tombstones = []
+        for pk, rule_id, action, activity_id, category_id, source_system, _ext in rows:
+            sequence += 1
+            fields = {
+                "sequence": sequence,
+                "record_id": pk,
+                "activity_id": activity_id,
+                "data_category_id": category_id,
+                "rule_id": rule_id,
+                "action": action,
+                "source_system": source_system,
+                "run_id": self.run.pk,
+                "erased_at": now,
+            }
+            digest = engine.tombstone_hash(fields, previous)
+            tombstones.append((*fields.values(), previous, digest))
+            previous = digest
+            self._count(rule_id, action, 1)
+        _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash"), tombstones)
+        return [row[0] for row in rows]
+
+    def real(self) -> bool:
+        done = self._batches(self.to_flag(), self.flag_batch)
+        if done:
+            done = self._batches(self.to_erase(), self.erase_batch)
+        self.run.skipped_for_hold = self.held_due()
+        return done
+
+    def dry(self) -> bool:
+        """The same questions, no locks, no writes: what a real run at ``now`` would flag, then erase."""
+        to_flag = self.to_flag()
+        for row in to_flag.values("expiry_rule_id").annotate(n=Count("pk")).order_by():
+            self._count(row["expiry_rule_id"], "flag", row["n"])
+        erasable_at_once = to_flag.filter(expiry_rule__grace_days=0, expiry_rule__action__in=engine.ERASING_ACTIONS)
+        for queryset in (self.to_erase(), erasable_at_once):
+            rows = queryset.values("expiry_rule_id", action=F("expiry_rule__action")).annotate(n=Count("pk"))
+            for row in rows.order_by():
+                self._count(row["expiry_rule_id"], row["action"], row["n"])
+        self.run.skipped_for_hold = self.held_due()
+        return True
+
+
+def retention_run_mark_interrupted(*, now: dt.datetime | None = None) -> int:
+    """Runs still 'running' with no sign of life for longer than any task may live died with their
+    worker: say so. Their committed batches stand; the next sweep does the rest."""
+    stale = (now or timezone.now()) - dt.timedelta(seconds=settings.ROPA_RETENTION_STALE_AFTER)
+    return RetentionRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
+        status=RunStatus.INTERRUPTED
+    )
+
+
+def retention_enforce(
+    *,
+    now: dt.datetime,
+    dry_run: bool = False,
+    controller: Controller | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    max_seconds: float | None = None,
+    pause: float = 0.0,
+    origin: str = "",
+) -> RetentionRun:
+    """Sweep once at ``now``: flag the records whose retention has run out (the DPO is mailed), then erase
+    (anonymise or delete, per rule) the flagged ones whose grace period is over. Returns its RetentionRun:
+    ``finished``, or ``partial`` when the batch or time budget ran out first (run it again for the rest)."""
+    if timezone.is_naive(now):
+        raise ValueError("now must be an aware datetime")
+    batch_size = batch_size or settings.ROPA_RETENTION_BATCH_SIZE
+    retention_run_mark_interrupted()
+    started = timezone.now()
+    run = RetentionRun.objects.create(
+        started_at=started, heartbeat_at=started, as_of=now, dry_run=dry_run, controller=controller, origin=origin
+    )
+    sweep = _Sweep(
+        run=run,
+        now=now,
+        controller=controller,
+        batch_size=batch_size,
+        budget=_Budget(max_batches, max_seconds),
+        pause=pause,
+    )
+    try:
+        done = sweep.dry() if dry_run else sweep.real()
+        status = RunStatus.FINISHED if done else RunStatus.PARTIAL
+    except DatabaseError as error:
+        # The failed batch rolled back; what committed before it stands and is counted.
+        logger.exception("retention run %s failed", run.pk)
+        run.errors += 1
+        run.error_log += f"{type(error).__name__} (SQLSTATE {getattr(error, 'sqlstate', None) or '?'})\n"
+        status = RunStatus.FAILED
+    with transaction.atomic():
+        run.counts = {rule: dict(actions) for rule, actions in sorted(sweep.counts.items())}
+        run.status, run.finished_at = status, timezone.now()
+        run.heartbeat_at = run.finished_at
+        run.save()
+        if run.flagged and not dry_run:
+            transaction.on_commit(lambda: retention_run_notify(run=run))
+    logger.info(
+        "retention run %s %s: flagged %s, anonymised %s, deleted %s, held %s",
+        run.pk,
+        run.status,
+        run.flagged,
+        run.anonymised,
+        run.deleted,
+        run.skipped_for_hold,
+    )
+    return run
+
+
+def retention_run_notify(*, run: RetentionRun) -> None:
+    """Tell the DPO what a run flagged: counts and links only, never personal data."""
+    recipients = list(settings.ROPA_DPO_EMAILS)
+    if not recipients:
+        return
+    base = settings.ROPA_BASE_URL.rstrip("/")
+    waiting = PersonalDataRecord.objects.flagged().count()
+    lines = [
+        f"The retention run of {run.as_of:%Y-%m-%d %H:%M %Z} flagged {run.flagged} record(s) for erasure.",
+        f"Records flagged and waiting for erasure now: {waiting}.",
+        f"Anonymised in this run: {run.anonymised}. Deleted: {run.deleted}. "
+        f"Left alone under a legal hold: {run.skipped_for_hold}.",
+        "",
+        "Flagged per rule:",
+        *(f"  rule #{rule}: {actions.get('flag', 0)}" for rule, actions in run.counts.items() if actions.get("flag")),
+        "",
+        "Flagged records are erased when their grace period ends, unless a legal hold is placed first.",
+        f"Flagged records: {base}{reverse('admin:subjects_personaldatarecord_changelist')}?status__exact=flagged",
+        f"This run: {base}{reverse('admin:retention_retentionrun_change', args=[run.pk])}",
+        f"Legal holds: {base}{reverse('admin:retention_legalhold_changelist')}",
+    ]
+    send_mail(
+        subject=f"[ropa] {run.flagged} record(s) flagged for erasure",
+        message="\n".join(lines),
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=False,
+    )
