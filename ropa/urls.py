@@ -2,10 +2,18 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from .admin import register_completeness_view, register_export_view
 from .health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # Register exports and completeness, in the admin (ropa/admin.py); before the admin's own catch-all.
+    path("admin/register/export/", admin.site.admin_view(register_export_view), name="register-export"),
+    path(
+        "admin/register/completeness/",
+        admin.site.admin_view(register_completeness_view),
+        name="register-completeness",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,288 @@
+"""The register as an XLSX workbook in the layout of the Belgian DPA's register model.
+
+Sheets: the controller's identification, the register (one row per activity under the model's
+column groups, the headings Article 30 requires in red), completeness, retention evidence, and the
+lists of allowed values. Written with XlsxWriter in ``constant_memory`` mode: each row goes to disk
+as soon as the next one starts, so memory does not grow with the register.
+"""
+
+import datetime as dt
+import math
+from typing import IO
+
+import xlsxwriter
+from django.utils import timezone
+
+from . import labels as L
+from .columns import (
+    COLUMN,
+    CONTROLLER_FIELDS,
+    GROUPS,
+    REGISTER_COLUMNS,
+    as_text,
+    controller_values,
+    heading,
+    register_rows,
+)
+from .completeness import GAP_LABELS
+from .evidence import EVIDENCE_COLUMNS, chain_summary, evidence_rows
+from .labels import say
+from .snapshot import RegisterSnapshot
+
+RED = "#C00000"
+NAVY = "#1F3864"
+GREY = "#D9D9D9"
+BORDER = "#BFBFBF"
+MAX_CELL = 32_000  # Excel holds 32,767 characters in a cell
+LINE_HEIGHT = 13.5  # points, for 10 pt text
+MAX_LINES = 15  # a longer cell scrolls in the formula bar rather than making a row a page high
+
+
+class _Formats:
+    def __init__(self, workbook):
+        base = {"font_size": 10, "valign": "top", "border": 1, "border_color": BORDER}
+        self.title = workbook.add_format({"bold": True, "font_size": 14, "font_color": NAVY})
+        self.note = workbook.add_format({"italic": True, "font_size": 9, "font_color": "#595959"})
+        self.legend = workbook.add_format({"italic": True, "font_size": 9, "font_color": RED})
+        self.group = workbook.add_format(
+            {**base, "bold": True, "font_color": "#FFFFFF", "bg_color": NAVY, "align": "center_across"}
+        )
+        self.heading = workbook.add_format({**base, "bold": True, "text_wrap": True, "bg_color": GREY})
+        self.mandatory = workbook.add_format(
+            {**base, "bold": True, "text_wrap": True, "bg_color": RED, "font_color": "#FFFFFF"}
+        )
+        self.cell = workbook.add_format({**base, "text_wrap": True})
+        self.date = workbook.add_format({**base, "num_format": "yyyy-mm-dd", "align": "left"})
+        self.number = workbook.add_format({**base, "align": "right"})
+        self.ok = workbook.add_format({**base, "text_wrap": True, "font_color": "#375623", "bg_color": "#E2EFDA"})
+        self.gap = workbook.add_format({**base, "text_wrap": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a wrapped cell ``width`` characters wide (an estimate)."""
+    per_line = max(1, int(width * 1.15))
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+
+
+class _Sheet:
+    """A worksheet written top to bottom, that sizes each row to its wrapped text."""
+
+    def __init__(self, workbook, name: str, formats: _Formats, widths: list[float], sizing: list[bool] | None = None):
+        self.ws = workbook.add_worksheet(name[:31])
+        self.formats = formats
+        self.widths = widths
+        self.sizing = sizing or [True] * len(widths)
+        self.row = 0
+        for col, width in enumerate(widths):
+            self.ws.set_column(col, col, width)
+
+    def write(self, values: list, fmt=None, formats: list | None = None, height: float | None = None) -> int:
+        fmt = fmt or self.formats.cell
+        lines = 1
+        for col, value in enumerate(values):
+            cell_format = formats[col] if formats else fmt
+            if isinstance(value, dt.date):
+                self.ws.write_datetime(self.row, col, value, self.formats.date)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                self.ws.write_number(self.row, col, value, self.formats.number)
+            else:
+                text = as_text(value)[:MAX_CELL]
+                if text:
+                    self.ws.write_string(self.row, col, text, cell_format)
+                    if col < len(self.widths) and self.sizing[col]:
+                        lines = max(lines, _lines(text, self.widths[col]))
+                else:
+                    self.ws.write_blank(self.row, col, None, cell_format)
+        self.ws.set_row(self.row, height or min(lines, MAX_LINES) * LINE_HEIGHT + 3)
+        self.row += 1
+        return self.row - 1
+
+    def table_header(self, headings: list[str], mandatory: list[bool] | None = None) -> None:
+        formats = [
+            self.formats.mandatory if m else self.formats.heading for m in (mandatory or [False] * len(headings))
+        ]
+        self.write(headings, formats=formats)
+        self.header_row = self.row - 1
+
+    def finish_table(self, *, autofilter: bool = True) -> None:
+        self.ws.freeze_panes(self.header_row + 1, 0)
+        if autofilter:
+            self.ws.autofilter(self.header_row, 0, max(self.row - 1, self.header_row), len(self.widths) - 1)
+        self.ws.repeat_rows(0, self.header_row)
+        self.ws.set_landscape()
+        self.ws.set_paper(9)  # A4
+        self.ws.fit_to_pages(1, 0)
+
+
+def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> int:
+    """Write the workbook to ``out``; return the number of activities."""
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    workbook.set_properties(
+        {
+            "title": say(L.WORDS["title"], language),
+            "subject": say(L.WORDS["subtitle"], language),
+            "comments": f"ropa export, {snapshot.generated_at.isoformat(timespec='seconds')}",
+        }
+    )
+    f = _Formats(workbook)
+
+    # 1. The controller(s): one column each, the fields down the side, as the model's first sheet.
+    ident = _Sheet(workbook, say(L.SHEETS["controller"], language), f, [34] + [44] * len(snapshot.controllers))
+    ident.write([say(L.WORDS["title"], language)], fmt=f.title, height=22)
+    ident.write([say(L.WORDS["subtitle"], language)], fmt=f.note, height=14)
+    stamp = f"{say(L.WORDS['generated_at'], language)} {timezone.localtime(snapshot.generated_at):%Y-%m-%d %H:%M}"
+    if snapshot.as_of:
+        stamp += f" · {say(L.WORDS['as_of'], language)} {snapshot.as_of.isoformat()}"
+    ident.write([stamp], fmt=f.note, height=14)
+    ident.write([say(L.WORDS["legend"], language)], fmt=f.legend, height=14)
+    ident.row += 1
+    per_controller = [controller_values(c, language=language) for c in snapshot.controllers]
+    for index, field in enumerate(CONTROLLER_FIELDS):
+        label_format = f.mandatory if field.mandatory else f.heading
+        values = [say(field.heading, language)] + [fields[index][1] for fields in per_controller]
+        ident.write(values, formats=[label_format] + [f.cell] * len(per_controller))
+    ident.ws.set_paper(9)
+    ident.ws.fit_to_pages(1, 0)
+
+    # 2. The register.
+    widths = [column.width for column in REGISTER_COLUMNS]
+    register = _Sheet(
+        workbook, say(L.SHEETS["register"], language), f, widths, [column.sizes_row for column in REGISTER_COLUMNS]
+    )
+    groups: list[tuple[str, int, int]] = []
+    for col, column in enumerate(REGISTER_COLUMNS):
+        if groups and groups[-1][0] == column.group:
+            groups[-1] = (column.group, groups[-1][1], col)
+        else:
+            groups.append((column.group, col, col))
+    for group, first, last in groups:
+        register.ws.write_string(0, first, say(GROUPS[group], language), f.group)
+        for blank in range(first + 1, last + 1):
+            register.ws.write_blank(0, blank, None, f.group)
+    register.ws.set_row(0, 18)
+    register.row = 1
+    register.table_header(
+        [say(column.heading, language) for column in REGISTER_COLUMNS], [c.mandatory for c in REGISTER_COLUMNS]
+    )
+    for index, column in enumerate(REGISTER_COLUMNS):
+        if column.article:
+            required = " (required)" if column.mandatory else ""
+            register.ws.write_comment(1, index, f"Art. {column.article} GDPR{required}", {"x_scale": 1.2})
+
+    # 3. Completeness, 4. retention evidence: filled row by row beside the register.
+    completeness = _Sheet(workbook, say(L.SHEETS["completeness"], language), f, [30, 10, 34, 11, 60, 16])
+    completeness.table_header(
+        [
+            heading("controller", language),
+            heading("reference", language),
+            heading("name", language),
+            heading("status", language),
+            say(L.WORDS["missing_items"], language),
+            say({"en": "GDPR", "nl": "AVG", "fr": "RGPD"}, language),
+        ]
+    )
+    evidence = None
+    if snapshot.with_evidence:
+        evidence = _Sheet(
+            workbook,
+            say(L.SHEETS["evidence"], language),
+            f,
+            [30, 10, 30] + [column.width for column in EVIDENCE_COLUMNS],
+        )
+        summary = chain_summary(snapshot.chain, language=language)
+        evidence.write([summary], fmt=f.note, height=14)
+        evidence.table_header(
+            [heading("controller", language), heading("reference", language), heading("name", language)]
+            + [say(column.heading, language) for column in EVIDENCE_COLUMNS]
+        )
+
+    count = 0
+    for row in register_rows(snapshot, language=language):
+        count += 1
+        register.write(list(row.values))
+        activity = row.entry.activity
+        head = [row.entry.controller.name, activity.reference, activity.localized(language=language)]
+        status = L.choice(L.STATUS, activity.status, language)
+        if row.gaps:
+            missing = [gap.text(language) for gap in row.gaps]
+            articles = sorted({f"Art. {gap.article}" for gap in row.gaps})
+            completeness.write(
+                [*head, status, missing, ", ".join(articles)],
+                formats=[f.cell] * 4 + [f.gap, f.cell],
+            )
+        else:
+            completeness.write(
+                [*head, status, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
+            )
+        if evidence is not None:
+            runs = evidence_rows(row.entry, language=language)
+            for values in runs:
+                evidence.write([*head, *values])
+            if not runs:
+                evidence.write([*head, say(L.WORDS["no_runs"], language)] + [""] * (len(EVIDENCE_COLUMNS) - 1))
+    register.finish_table()
+    completeness.finish_table()
+    if evidence is not None:
+        evidence.finish_table()
+
+    # 5. The lists of allowed values: the GDPR's codes and the register's own vocabularies.
+    vocabularies = snapshot.vocabularies()
+    lists = [
+        (COLUMN["legal_basis"].heading, [say(v, language) for v in L.LEGAL_BASIS.values()]),
+        (L.WORDS["art9_condition"], [say(v, language) for v in L.ART9_CONDITION.values()]),
+        (COLUMN["processing_type"].heading, [say(v, language) for v in L.PROCESSING_TYPE.values()]),
+        (
+            COLUMN["gdpr_data_categories"].heading,
+            [
+                c.localized(language=language)
+                + (f" ({say(L.WORDS['art9'], language)})" if c.special_category else "")
+                + (f" ({say(L.WORDS['art10'], language)})" if c.criminal else "")
+                for c in vocabularies.data_categories
+            ],
+        ),
+        (
+            COLUMN["data_subjects"].heading,
+            [c.localized(language=language) for c in vocabularies.data_subject_categories],
+        ),
+        (
+            {"en": "Kinds of recipients", "nl": "Soorten ontvangers", "fr": "Types de destinataires"},
+            [say(v, language) for v in L.RECIPIENT_KIND.values()],
+        ),
+        (COLUMN["safeguards"].heading, [say(v, language) for v in L.SAFEGUARD.values()]),
+        (
+            {"en": "Retention starts at", "nl": "Termijn loopt vanaf", "fr": "Le délai court à partir de"},
+            [say(v, language) for v in L.TRIGGER.values()],
+        ),
+        (
+            {"en": "At the end of retention", "nl": "Na afloop van de termijn", "fr": "À l'échéance"},
+            [say(v, language) for v in L.ACTION.values()],
+        ),
+        (
+            COLUMN["security_measures"].heading,
+            [
+                f"{m.localized(language=language)} ({L.choice(L.MEASURE_KIND, m.kind, language)})"
+                for m in vocabularies.security_measures
+            ],
+        ),
+        (COLUMN["status"].heading, [say(v, language) for v in L.STATUS.values()]),
+        (
+            {"en": "Missing items", "nl": "Ontbrekende gegevens", "fr": "Éléments manquants"},
+            [say(v, language) for v in GAP_LABELS.values()],
+        ),
+    ]
+    sheet = _Sheet(workbook, say(L.SHEETS["lists"], language), f, [30] * len(lists))
+    sheet.table_header([say(title, language) for title, _values in lists])
+    for index in range(max(len(values) for _heading, values in lists)):
+        sheet.write([values[index] if index < len(values) else "" for _heading, values in lists])
+    sheet.finish_table(autofilter=False)
+
+    workbook.close()
+    return count
