@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .admin import register_completeness_view, register_export_view
@@ -16,4 +16,5 @@ urlpatterns = [
         name="register-completeness",
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("ropa.api.urls")),
 ]

@@ -1,0 +1,130 @@
+"""The register over the API: read by every role within its scope, written by DPO tokens through the
+register's services (the same ones the admin's ``save_model`` calls)."""
+
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from processing.filtersets import (
+    ControllerFilterSet,
+    DataCategoryFilterSet,
+    DataSubjectCategoryFilterSet,
+    ProcessingActivityFilterSet,
+    RecipientFilterSet,
+    SecurityMeasureFilterSet,
+)
+from processing.models import (
+    Controller,
+    DataCategory,
+    DataSubjectCategory,
+    ProcessingActivity,
+    Recipient,
+    SecurityMeasure,
+)
+from processing.services import controller_save, processing_activity_end, recipient_save
+from ropa.api.mixins import RegisterViewSet
+
+from . import serializers
+from .writes import assign, processing_activity_write, vocabulary_save
+
+
+class ControllerViewSet(RegisterViewSet):
+    """Controllers (Art. 30(1)(a)). Auditors and systems see the controllers of their token only."""
+
+    queryset = Controller.objects.all()
+    serializer_class = serializers.ControllerSerializer
+    filterset_class = ControllerFilterSet
+    controller_field = "id"
+
+    def save_service(self, *, instance, data, actor):
+        return controller_save(controller=assign(instance or Controller(), data), actor=actor, reason="api")
+
+
+class RecipientViewSet(RegisterViewSet):
+    """Recipients, processors and third parties of a controller (Art. 30(1)(d), (e)); a recipient outside
+    the EEA carries its transfer safeguard."""
+
+    queryset = Recipient.objects.select_related("controller")
+    serializer_class = serializers.RecipientSerializer
+    filterset_class = RecipientFilterSet
+
+    def save_service(self, *, instance, data, actor):
+        return recipient_save(recipient=assign(instance or Recipient(), data), actor=actor, reason="api")
+
+
+class VocabularyViewSet(RegisterViewSet):
+    controller_field = None
+
+    def save_service(self, *, instance, data, actor):
+        entry = assign(instance or self.get_queryset().model(), data)
+        return vocabulary_save(entry=entry, actor=actor, reason="api")
+
+
+class DataSubjectCategoryViewSet(VocabularyViewSet):
+    """Data-subject categories (Art. 30(1)(c)): the codes activities refer to."""
+
+    queryset = DataSubjectCategory.objects.all()
+    serializer_class = serializers.DataSubjectCategorySerializer
+    filterset_class = DataSubjectCategoryFilterSet
+
+
+class DataCategoryViewSet(VocabularyViewSet):
+    """Data categories (Art. 30(1)(c)), flagged special (Art. 9) or criminal (Art. 10)."""
+
+    queryset = DataCategory.objects.all()
+    serializer_class = serializers.DataCategorySerializer
+    filterset_class = DataCategoryFilterSet
+
+
+class SecurityMeasureViewSet(VocabularyViewSet):
+    """Technical and organisational security measures (Art. 30(1)(g), Art. 32)."""
+
+    queryset = SecurityMeasure.objects.all()
+    serializer_class = serializers.SecurityMeasureSerializer
+    filterset_class = SecurityMeasureFilterSet
+
+
+class ProcessingActivityViewSet(RegisterViewSet):
+    """Processing activities (Art. 30(1) and 30(2)), nested with their purposes, categories, recipients and
+    transfers. DELETE ends the activity today; it is never destroyed. (Served with the retention rules
+    nested by ``retention.api``, as the retention admin adds its inline to the activity page.)"""
+
+    queryset = ProcessingActivity.objects.select_related("controller")
+    serializer_class = serializers.ProcessingActivitySerializer
+    filterset_class = ProcessingActivityFilterSet
+    http_method_names = [*RegisterViewSet.http_method_names, "delete"]
+
+    def save_service(self, *, instance, data, actor):
+        activity = processing_activity_write(activity=instance, data=data, actor=actor)
+        return self.get_queryset().get(pk=activity.pk)
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="Ended (or already ended); the entry stays in the register.")},
+    )
+    def destroy(self, request, *args, **kwargs):
+        activity = self.get_object()
+        if activity.status != "ended":
+            processing_activity_end(activity=activity, ended_on=timezone.localdate(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=serializers.ActivityEndSerializer, responses=serializers.ProcessingActivitySerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """End the activity on a date, optionally naming the activity that replaces it."""
+        activity = self.get_object()
+        body = serializers.ActivityEndSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        replaced_by = body.validated_data.get("replaced_by")
+        if replaced_by is not None and replaced_by.controller_id != activity.controller_id:
+            return Response(
+                {"replaced_by": ["The successor must be an activity of the same controller."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        ended_on: dt.date = body.validated_data.get("ended_on") or timezone.localdate()
+        processing_activity_end(activity=activity, ended_on=ended_on, replaced_by=replaced_by, actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=activity.pk)).data)

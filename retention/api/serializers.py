@@ -1,0 +1,294 @@
+"""Retention over the API: rules nested in the activity, personal-data records (registered by internal
+systems through the retention services), legal holds, and the erasure feed."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from processing.api.selectors import TEXTS, ChildKind
+from processing.api.serializers import ACTIVITY_FIELDS, ProcessingActivitySerializer
+from retention.choices import Action, DurationUnit, Trigger
+from retention.models import ErasureNotice, HoldScope, LegalHold, RetentionRule
+from retention.wording import retention_sentence
+
+
+class DurationSerializer(serializers.Serializer):
+    value = serializers.IntegerField(min_value=1, max_value=200 * 366, help_text=_("Length of the period."))
+    unit = serializers.ChoiceField(choices=DurationUnit.choices, help_text=_("Unit of the period."))
+
+
+class RetentionRuleSerializer(serializers.ModelSerializer):
+    """A retention rule as data: a duration (null: no fixed period) from a trigger, then an action.
+    ``text`` is the sentence the register prints. Send ``id`` to keep a rule (records name it)."""
+
+    id = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Keep the rule with this id; leave out for a new rule.")
+    )
+    data_category = serializers.SlugField(
+        max_length=64,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text=_("Code of the data category the rule narrows to; null for all the activity's data."),
+    )
+    duration = DurationSerializer(
+        allow_null=True, required=False, default=None, help_text=_("Null when the period has no fixed length.")
+    )
+    trigger = serializers.ChoiceField(choices=Trigger.choices, help_text=_("The moment the period starts to run."))
+    action = serializers.ChoiceField(
+        choices=Action.choices, default=Action.DELETE, help_text=_("What happens when the period has run.")
+    )
+    grace_days = serializers.IntegerField(
+        min_value=0, max_value=3650, default=30, help_text=RetentionRule._meta.get_field("grace_days").help_text
+    )
+    text = serializers.CharField(read_only=True, help_text=_("The rule as the register prints it (English)."))
+
+    class Meta:
+        model = RetentionRule
+        fields = [
+            "id",
+            "data_category",
+            "duration",
+            "trigger",
+            "action",
+            "grace_days",
+            "statutory",
+            "legal_reference",
+            "note",
+            "source_quote",
+            "text",
+        ]
+
+    def validate(self, attrs):
+        duration = attrs.get("duration")
+        if attrs.get("statutory") and not duration and attrs.get("action", Action.DELETE) != Action.FLAG:
+            raise serializers.ValidationError(
+                {"action": [_("A statutory period with no stated length can only flag for review.")]}
+            )
+        return attrs
+
+
+# Retention rules ride in the activity's one query for its children (processing.api.selectors).
+RULES = ChildKind(
+    name="retention_rules",
+    queryset=lambda ids: RetentionRule.objects.filter(activity_id__in=ids),
+    activity="activity_id",
+    texts=("data_category__code", "duration_unit", "trigger", "action", "legal_reference", "note", "source_quote"),
+    numbers=("id", "duration_value", "position", "grace_days"),
+    flags=("statutory",),
+)
+
+
+def retention_rule_row(row: tuple) -> dict:
+    """A rule as the union query reads it (``RULES``), as the API shows it, its sentence in English."""
+    code, unit, trigger, action, legal_reference, note, source_quote = row[:7]
+    rule_id, value, _position, grace_days = row[TEXTS : TEXTS + 4]
+    statutory = bool(row[TEXTS + 4])  # a plain cursor: SQLite gives 0 or 1
+    return {
+        "id": rule_id,
+        "data_category": code,
+        "duration": {"value": value, "unit": unit} if value else None,
+        "trigger": trigger,
+        "action": action,
+        "grace_days": grace_days,
+        "statutory": statutory,
+        "legal_reference": legal_reference,
+        "note": note,
+        "source_quote": source_quote,
+        "text": retention_sentence(
+            duration_value=value,
+            duration_unit=unit,
+            trigger=trigger,
+            action=action,
+            statutory=statutory,
+            legal_reference=legal_reference,
+            language="en",
+        ),
+    }
+
+
+def _check_rules(rules_data, categories, instance):
+    """Errors keyed by the position of the rule (as DRF keys a list's errors), or ``None``."""
+    codes = {c.code for c in categories}
+    existing = set(instance.retention_rules.values_list("pk", flat=True)) if instance else set()
+    errors, seen = {}, set()
+    for index, rule in enumerate(rules_data):
+        problems = {}
+        if rule.get("data_category") and rule["data_category"] not in codes:
+            problems["data_category"] = [_("“%s” is not among the activity's data categories.") % rule["data_category"]]
+        if "id" in rule:
+            if rule["id"] not in existing:
+                problems["id"] = [_("No retention rule %d on this activity.") % rule["id"]]
+            elif rule["id"] in seen:
+                problems["id"] = [_("Rule %d appears twice.") % rule["id"]]
+            seen.add(rule["id"])
+        if problems:
+            errors[index] = problems
+    return errors or None
+
+
+class ActivityWithRetentionSerializer(ProcessingActivitySerializer):
+    __doc__ = ProcessingActivitySerializer.__doc__
+
+    retention_rules = RetentionRuleSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text=_("Retention rules (Art. 30(1)(f)); a list sent replaces the stored one, matched by id."),
+    )
+
+    class Meta(ProcessingActivitySerializer.Meta):
+        fields = [
+            *ACTIVITY_FIELDS[: ACTIVITY_FIELDS.index("security_measures") + 1],
+            "retention_rules",
+            *ACTIVITY_FIELDS[ACTIVITY_FIELDS.index("security_measures") + 1 :],
+        ]
+
+    child_kinds = (RULES,)
+
+    def nested(self, name: str, rows: list[tuple]) -> list:
+        return [retention_rule_row(row) for row in sorted(rows, key=lambda r: (r[TEXTS + 2], r[TEXTS]))]
+
+    def validate_nested(self, attrs, value) -> dict:
+        if "retention_rules" not in attrs:
+            return {}
+        if "data_categories" in attrs:
+            categories = attrs["data_categories"]
+        else:
+            categories = list(self.instance.data_categories.all()) if self.instance else []
+        errors = _check_rules(attrs["retention_rules"], categories, self.instance)
+        return {"retention_rules": errors} if errors else {}
+
+
+class LegalHoldSerializer(serializers.ModelSerializer):
+    """A legal hold: erasure of everything in its scope is frozen until it is released. Place one on a
+    controller (``controller`` alone), an activity, a record, or a subject (``subject`` key with its
+    ``controller``)."""
+
+    scope = serializers.ChoiceField(choices=HoldScope.choices, read_only=True, help_text=_("What the hold covers."))
+    controller = serializers.SlugField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text=_("Controller key: the held controller, or the controller of the held subject."),
+    )
+    activity = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text=_("Id of the held activity.")
+    )
+    subject = serializers.CharField(
+        required=False, allow_null=True, max_length=64, help_text=_("Key of the held data subject.")
+    )
+    record = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text=_("Id of the held record.")
+    )
+    reason = serializers.CharField(max_length=5000, help_text=LegalHold._meta.get_field("reason").help_text)
+    placed_by = serializers.CharField(read_only=True, allow_null=True, help_text=_("Who placed the hold."))
+    released_by = serializers.CharField(read_only=True, allow_null=True, help_text=_("Who released the hold."))
+    in_force = serializers.BooleanField(read_only=True, help_text=_("True until the hold is released."))
+
+    class Meta:
+        model = LegalHold
+        fields = [
+            "id",
+            "scope",
+            "controller",
+            "activity",
+            "subject",
+            "record",
+            "reason",
+            "placed_by",
+            "placed_at",
+            "in_force",
+            "released_by",
+            "released_at",
+            "release_reason",
+        ]
+        read_only_fields = ["placed_at", "released_at", "release_reason"]
+
+    def to_representation(self, hold):
+        scope = hold.scope
+        controller = None
+        if scope == HoldScope.CONTROLLER:
+            controller = hold.controller.key
+        elif scope == HoldScope.SUBJECT and hold.subject is not None:
+            controller = hold.subject.controller.key
+        return {
+            "id": hold.pk,
+            "scope": scope,
+            "controller": controller,
+            "activity": hold.activity_id,
+            "subject": hold.subject.key if hold.subject_id and hold.subject is not None else None,
+            "record": hold.record_id,
+            "reason": hold.reason,
+            "placed_by": hold.placed_by.get_username() if hold.placed_by_id else None,
+            "placed_at": _DATETIME.to_representation(hold.placed_at),
+            "in_force": hold.released_at is None,
+            "released_by": hold.released_by.get_username() if hold.released_by_id else None,
+            "released_at": _DATETIME.to_representation(hold.released_at) if hold.released_at else None,
+            "release_reason": hold.release_reason,
+        }
+
+    def validate(self, attrs):
+        given = [name for name in ("activity", "subject", "record") if attrs.get(name) is not None]
+        if len(given) > 1 or (not given and not attrs.get("controller")):
+            raise serializers.ValidationError(
+                _("Name exactly one of: a controller, an activity, a record, or a subject with its controller.")
+            )
+        if given == ["subject"] and not attrs.get("controller"):
+            raise serializers.ValidationError({"controller": [_("Give the controller of the subject.")]})
+        if given and given != ["subject"] and attrs.get("controller"):
+            raise serializers.ValidationError(
+                {"controller": [_("Leave the controller out when holding an activity or a record.")]}
+            )
+        return attrs
+
+
+class HoldReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, default="", help_text=_("Why the hold is lifted.")
+    )
+
+
+class ErasureNoticeSerializer(serializers.ModelSerializer):
+    """A record the register erased, as its source system must now erase it too. It stays in the feed
+    until the system confirms."""
+
+    record = serializers.IntegerField(
+        source="record_id", read_only=True, help_text=_("The record's id in the register.")
+    )
+
+    class Meta:
+        model = ErasureNotice
+        fields = ["id", "source_system", "external_id", "record", "action", "erased_at", "confirmed_at"]
+        read_only_fields = fields
+
+    def to_representation(self, notice):
+        return {
+            "id": notice.pk,
+            "source_system": notice.source_system,
+            "external_id": notice.external_id,
+            "record": notice.record_id,
+            "action": notice.action,
+            "erased_at": _DATETIME.to_representation(notice.erased_at),
+            "confirmed_at": _DATETIME.to_representation(notice.confirmed_at) if notice.confirmed_at else None,
+        }
+
+
+class ErasureConfirmSerializer(serializers.Serializer):
+    """The ids (in the source system) the system has erased on its side too."""
+
+    external_ids = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        allow_empty=False,
+        max_length=1000,
+        help_text=_("Up to 1,000 ids, as the feed gave them."),
+    )
+
+
+class ErasureConfirmResultSerializer(serializers.Serializer):
+    confirmed = serializers.IntegerField(help_text=_("Feed lines this request confirmed."))
+    not_in_feed = serializers.ListField(
+        child=serializers.CharField(), help_text=_("Ids sent that were not (or no longer) in the feed.")
+    )
+
+
+_DATETIME = serializers.DateTimeField()

@@ -1,0 +1,149 @@
+"""API tokens in the admin: issue one (its plaintext is shown once, on the next page), see who uses which,
+revoke. The admin and ``manage.py issue_token`` issue through the same service."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ApiToken
+from .roles import Role
+from .services import MAX_TOKEN_DAYS, api_token_issue, api_token_revoke, default_token_days, token_scope_problems
+
+
+class ApiTokenIssueForm(forms.ModelForm):
+    days = forms.IntegerField(
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=MAX_TOKEN_DAYS,
+        help_text=_("The token stops working after this many days."),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "role", "controllers", "source_system"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = default_token_days()
+
+    def clean(self):
+        cleaned = super().clean()
+        if "role" in cleaned:
+            for problem in token_scope_problems(
+                role=cleaned["role"],
+                controllers=list(cleaned.get("controllers") or []),
+                source_system=cleaned.get("source_system", ""),
+            ):
+                self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+        return cleaned
+
+
+class TokenStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", _("active")), ("expired", _("expired")), ("revoked", _("revoked")))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.usable(now)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expiry__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "token_key", "role", "scope", "source_system", "state", "expiry", "last_used_at", "user")
+    list_filter = (TokenStateFilter, "role", "source_system", "controllers")
+    search_fields = ("name", "token_key", "source_system", "user__username")
+    list_select_related = ("user",)
+    filter_horizontal = ("controllers",)
+    actions = ["revoke"]
+    readonly_fields = (
+        "name",
+        "token_key",
+        "role",
+        "controllers_display",
+        "source_system",
+        "user",
+        "created",
+        "expiry",
+        "issued_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenIssueForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "role", "controllers", "source_system", "days"]
+        return list(self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("controllers")
+
+    @admin.display(description=_("controllers"))
+    def scope(self, obj):
+        keys = [c.key for c in obj.controllers.all()]
+        return ", ".join(keys) if keys else (_("all") if obj.role != Role.SYSTEM else "-")
+
+    @admin.display(description=_("controllers"))
+    def controllers_display(self, obj):
+        return self.scope(obj)
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return obj.state()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, plaintext = api_token_issue(
+            role=form.cleaned_data["role"],
+            name=form.cleaned_data["name"],
+            controllers=list(form.cleaned_data["controllers"]),
+            source_system=form.cleaned_data["source_system"],
+            days=form.cleaned_data["days"],
+            actor=request.user,
+        )
+        # The admin goes on with ``obj`` (history entry, redirect): make it the issued row.
+        obj.__dict__.update({k: v for k, v in token.__dict__.items() if not k.startswith("_")})
+        obj._state = token._state
+        self.message_user(
+            request,
+            _("Token issued. Copy it now; it is stored hashed and cannot be shown again: %s") % plaintext,
+            messages.WARNING,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def has_change_permission(self, request, obj=None):
+        # A token's scope never changes: issue a new one and revoke the old.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, _("Revoked."), messages.SUCCESS)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("api.change_apitoken")

@@ -1,0 +1,39 @@
+"""``/api/v1/``: every app's router under one root, the OpenAPI schema, Swagger UI and ReDoc."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import routers
+
+from processing.api.urls import router as register_router
+from retention.api.urls import router as retention_router
+
+from . import views
+from .throttling import AnonymousRateThrottle
+
+
+class Router(routers.DefaultRouter):
+    APIRootView = views.ApiRootView
+    include_format_suffixes = False
+
+
+router = Router()
+for app_router in (register_router, retention_router):
+    router.registry.extend(app_router.registry)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI 3 schema of this API (JSON with ``?format=json``)."""
+
+    authentication_classes = []
+    throttle_classes = [AnonymousRateThrottle]
+
+
+urlpatterns = [
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("schema/swagger-ui/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-swagger-ui"),
+    path("schema/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("token/", views.TokenView.as_view(), name="api-token"),
+    path("register/", views.RegisterDocumentView.as_view(), name="api-register"),
+    path("register/export/", views.RegisterExportView.as_view(), name="api-register-export"),
+    path("", include(router.urls)),
+]

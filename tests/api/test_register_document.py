@@ -1,0 +1,39 @@
+"""The register as one document (ropa-register/1) and as export files, scoped to the token."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_register_document_in_the_token_scope(world):
+    document = world.api("dpo").get("register/").json()
+    assert document["format"] == "ropa-register/1"
+    assert sorted(c["enterprise_number"] and c["name"] for c in document["controllers"]) == sorted(
+        [world.a.name, world.b.name]
+    )
+    only_a = world.api("auditor_a").get("register/").json()
+    assert [c["name"] for c in only_a["controllers"]] == [world.a.name]
+    activity = only_a["controllers"][0]["activities"][0]
+    assert activity["reference"] == "A-01"
+    assert activity["retention"][0]["trigger"] == "contract_end"
+    assert [c["name"] for c in world.api("system_b").get("register/").json()["controllers"]] == [world.b.name]
+    assert world.api("dpo").get("register/", {"controller": "globex"}).json()["controllers"][0]["name"] == world.b.name
+    assert world.api("system_b").get("register/", {"controller": "acme"}).status_code == 404
+    assert world.api("dpo").get("register/", {"as_of": "1899-01-01"}).status_code == 400
+    assert world.api("dpo").get("register/", {"lang": "de"}).status_code == 400
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("xlsx", b"PK"), ("csv", b""), ("pdf", b"%PDF"), ("json", b"{")])
+def test_register_export_files(world, fmt, magic):
+    response = world.api("auditor_a").get("register/export/", {"format": fmt, "lang": "nl"})
+    assert response.status_code == 200, response.content[:300]
+    body = b"".join(response.streaming_content)
+    assert body.startswith(magic)
+    assert "register-acme-" in response["Content-Disposition"]
+
+
+def test_register_export_refuses_systems_and_bad_queries(world):
+    assert world.api("system_a").get("register/export/", {"format": "csv"}).status_code == 403
+    assert world.api("dpo").get("register/export/", {"format": "docx"}).status_code == 400
+    assert world.api("dpo").get("register/export/").status_code == 400
+    assert world.api("auditor_a").get("register/export/", {"format": "csv", "controller": "globex"}).status_code == 404
