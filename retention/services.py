@@ -12,6 +12,8 @@ What it guarantees
   batches, and the next sweep picks up the rest.
 - Batches are keyset pages by primary key, each one short transaction, ``SELECT ... FOR UPDATE SKIP
   LOCKED``: two sweeps at once share the work, never erase or count a record twice.
+- Due records left alone under a hold are counted per deciding rule (``counts[rule]["hold"]``) by one
+  grouped query at the end of the run, so once per run; ``skipped_for_hold`` is their sum.
 - A dry run asks the same questions without locks or writes and reports exactly what a real run at the
   same ``now`` would do (flagging, then erasing what a zero grace period makes erasable at once).
 
@@ -358,11 +360,24 @@ class _Sweep:
             .exclude(self.held)
         )
 
-    def held_due(self) -> int:
-        due = self.records.filter(self.held)
-        flaggable = due.due_for_flag(self.now).filter(expiry_rule__isnull=False).count()
-        erasable = due.due_for_erasure(self.now).filter(expiry_rule__action__in=engine.ERASING_ACTIONS).count()
-        return flaggable + erasable
+    def held_due(self) -> dict[int, int]:
+        """Due records left alone under a legal hold, per deciding rule, as they stand at the end of the
+        run. One grouped statement, so one snapshot: each held record is counted once per run, however
+        often the keyset windows passed it and whatever a concurrent sweep did meanwhile (a concurrent
+        sweep counts the same held records in its own run: each left them alone)."""
+        held = self.records.filter(self.held)
+        flaggable = held.due_for_flag(self.now).filter(expiry_rule__isnull=False)
+        erasable = held.due_for_erasure(self.now).filter(expiry_rule__action__in=engine.ERASING_ACTIONS)
+        rows = (flaggable | erasable).values("expiry_rule_id").annotate(n=Count("pk")).order_by()
+        return {row["expiry_rule_id"]: row["n"] for row in rows}
+
+    def _count_held(self) -> None:
+        """Per rule under ``"hold"``; the run-wide ``skipped_for_hold`` is their sum."""
+        held = self.held_due()
+        for rule_id, n in held.items():
+            if n:
+                self.counts[str(rule_id)]["hold"] += n
+        self.run.skipped_for_hold = sum(held.values())
 
     def _count(self, rule_id, action: str, n: int) -> None:
         if n:
@@ -499,7 +514,7 @@ class _Sweep:
         done = self._batches(self.to_flag(), self.flag_batch)
         if done:
             done = self._batches(self.to_erase(), self.erase_batch)
-        self.run.skipped_for_hold = self.held_due()
+        self._count_held()
         return done
 
     def dry(self) -> bool:
@@ -512,7 +527,7 @@ class _Sweep:
             rows = queryset.values("expiry_rule_id", action=F("expiry_rule__action")).annotate(n=Count("pk"))
             for row in rows.order_by():
                 self._count(row["expiry_rule_id"], row["action"], row["n"])
-        self.run.skipped_for_hold = self.held_due()
+        self._count_held()
         return True
 
 

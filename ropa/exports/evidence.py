@@ -35,7 +35,7 @@ class RunEvidence:
     flagged: int
     anonymised: int
     deleted: int
-    held_in_run: int
+    held: int | None  # None: a run recorded before holds were counted per rule
     tombstones: int
     chain_verifies: bool
 
@@ -106,6 +106,14 @@ def attach_evidence(
         yield from _with_evidence(batch, moment, chain, runs_cache)
 
 
+def _held(run: RetentionRun, counts: list[dict]) -> int | None:
+    """The activity's records the run left alone under a legal hold: the sum over its rules. A run from
+    before holds were counted per rule has only its run-wide total, which is not the activity's: unknown."""
+    if run.skipped_for_hold and not any("hold" in c for c in run.counts.values()):
+        return None
+    return sum(c.get("hold", 0) for c in counts)
+
+
 def _with_evidence(batch, moment, chain, runs_cache) -> Iterator[ActivityEntry]:
     for entry in batch:
         if entry.controller.pk not in runs_cache:
@@ -139,7 +147,7 @@ def _with_evidence(batch, moment, chain, runs_cache) -> Iterator[ActivityEntry]:
                     flagged=sum(c.get("flag", 0) for c in counts),
                     anonymised=sum(c.get("anonymise", 0) for c in counts),
                     deleted=sum(c.get("delete", 0) for c in counts),
-                    held_in_run=run.skipped_for_hold,
+                    held=_held(run, counts),
                     tombstones=tombstones[run.pk, entry.activity.pk],
                     chain_verifies=run.pk not in chain.broken_runs,
                 )
@@ -181,13 +189,13 @@ EVIDENCE_COLUMNS: tuple[EvidenceColumn, ...] = (
     ),
     EvidenceColumn("deleted", {"en": "Deleted", "nl": "Verwijderd", "fr": "Supprimés"}, lambda r, lang: r.deleted, 11),
     EvidenceColumn(
-        "held_in_run",
+        "held",
         {
-            "en": "Kept for a legal hold (whole run)",
-            "nl": "Behouden wegens juridische blokkering (hele ronde)",
-            "fr": "Conservés pour gel juridique (cycle entier)",
+            "en": "Kept for a legal hold",
+            "nl": "Behouden wegens juridische blokkering",
+            "fr": "Conservés pour gel juridique",
         },
-        lambda r, lang: r.held_in_run,
+        lambda r, lang: "" if r.held is None else r.held,
         16,
     ),
     EvidenceColumn(

@@ -321,3 +321,35 @@ def test_no_path_erases_a_held_record(world, dpo, path):
         retention_enforce(now=NOW)
     assert statuses(record) == [RecordStatus.ACTIVE]
     assert not Tombstone.objects.exists()
+
+
+def test_records_kept_for_a_hold_are_counted_per_rule_once_per_run(world, dpo):
+    anonymise = world.rule(action="anonymise", grace_days=10)
+    other = ProcessingActivityFactory(controller=world.controller)
+    delete = world.rule(activity=other, action="delete", grace_days=0, duration_value=2)
+    flagged = [world.record() for _ in range(5)]
+    retention_enforce(now=NOW)  # flags these five; their grace ends before LATER
+    for record in flagged[:2]:
+        legal_hold_place(reason="Litigation", actor=dpo, subject=record.subject, now=NOW)
+    active = [world.record(activity=other) for _ in range(4)]
+    for record in active[:3]:
+        legal_hold_place(reason="Investigation", actor=dpo, record=record, now=NOW)
+    before = list(PersonalDataRecord.objects.order_by("pk").values())
+
+    # Small batches: the keyset windows pass the held records many times, each is counted once.
+    dry = retention_enforce(now=LATER, dry_run=True, batch_size=1)
+    assert list(PersonalDataRecord.objects.order_by("pk").values()) == before
+    run = retention_enforce(now=LATER, batch_size=1)
+
+    assert run.counts == {
+        str(anonymise.pk): {"anonymise": 3, "hold": 2},
+        str(delete.pk): {"flag": 1, "delete": 1, "hold": 3},
+    }
+    assert run.skipped_for_hold == 5 == sum(actions.get("hold", 0) for actions in run.counts.values())
+    assert (dry.counts, dry.skipped_for_hold) == (run.counts, run.skipped_for_hold)
+    assert statuses(*flagged[:2]) == [RecordStatus.FLAGGED] * 2
+    assert statuses(*active[:3]) == [RecordStatus.ACTIVE] * 3
+
+    again = retention_enforce(now=LATER, batch_size=1)
+    assert again.counts == {str(anonymise.pk): {"hold": 2}, str(delete.pk): {"hold": 3}}
+    assert again.skipped_for_hold == 5

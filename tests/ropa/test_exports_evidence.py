@@ -85,7 +85,8 @@ def test_xlsx_evidence_shows_what_the_last_runs_did_to_each_activity(swept):
         2,
         2,
     )
-    assert deleting["Kept for a legal hold (whole run)"] == 1
+    # The hold is on one of A's records: A shows it, B (same run) shows none.
+    assert (deleting["Kept for a legal hold"], flagging["Kept for a legal hold"]) == (1, 0)
     assert deleting["Chain verifies"] == "Yes" and deleting["Outcome"] == "finished"
     assert (flagging["Flagged"], flagging["Deleted"], flagging["Erasure tombstones"]) == (1, 0, 0)
 
@@ -117,3 +118,12 @@ def test_pdf_evidence_section_per_activity(swept, tmp_path):
     assert text.count("Bewijs van bewaring en wissing") == 2
     assert "De keten van wissingsbewijzen is intact (2 bewijzen)." in text
     assert "voltooid" in text and "Gemarkeerd" in text and "Wissingsbewijzen" in text
+
+
+def test_a_run_recorded_before_per_rule_holds_shows_no_held_count_for_the_activity(swept):
+    controller, run = swept
+    run.counts = {rule: {k: n for k, n in actions.items() if k != "hold"} for rule, actions in run.counts.items()}
+    run.save(update_fields=["counts"])
+    _summary, rows = _evidence_rows(export_register(fmt="xlsx", controller=controller).content)
+    assert rows["A-01"][0]["Kept for a legal hold"] in (None, "")
+    assert rows["A-01"][0]["Deleted"] == 2
