@@ -12,7 +12,6 @@ from simple_history.models import HistoricalRecords
 
 from . import rules
 from .choices import (
-    EEA_COUNTRIES,
     ActivityRole,
     ActivityStatus,
     Art9Condition,
@@ -179,13 +178,12 @@ class Recipient(TranslatedNameMixin, Timestamped):
         return self.name
 
     def save(self, *args, **kwargs):
-        if self.country:
-            self.inside_eea = self.country.code in EEA_COUNTRIES
+        self.inside_eea = rules.inside_eea(self.country.code or None, self.inside_eea)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        country = self.country.code if self.country else None
-        inside_eea = (country in EEA_COUNTRIES) if country else self.inside_eea
+        country = self.country.code or None
+        inside_eea = rules.inside_eea(country, self.inside_eea)
         rules.raise_problems(rules.recipient_problems(country=country, inside_eea=inside_eea, safeguard=self.safeguard))
 
 

@@ -32,6 +32,11 @@ def purpose_problems(*, legal_basis: str, legitimate_interest: str | None) -> li
     return problems
 
 
+def inside_eea(country: str | None, stated: bool | None) -> bool | None:
+    """Whether a recipient is inside the EEA: read from its country when known, else as stated (or unknown)."""
+    return country in EEA_COUNTRIES if country else stated
+
+
 def recipient_problems(*, country: str | None, inside_eea: bool | None, safeguard: str | None) -> list[Problem]:
     """Chapter V: a transfer outside the EEA needs a safeguard; the EEA flag must match the country."""
     problems = []

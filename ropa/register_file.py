@@ -370,7 +370,7 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
                 problems.append(f"{rpath}.key: appears twice for this controller")
             recipients[recipient["key"]] = recipient
             country = (recipient["country"] or "").upper() or None
-            inside_eea = (country in rules.EEA_COUNTRIES) if country else recipient["inside_eea"]
+            inside_eea = rules.inside_eea(country, recipient["inside_eea"])
             add(
                 rpath,
                 rules.recipient_problems(country=country, inside_eea=inside_eea, safeguard=recipient["safeguard"]),
@@ -434,28 +434,31 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
 # --- Loading -----------------------------------------------------------------------------------------
 
 
+def _write_if_changed(instance, values: dict, reason: str, label: str, *, created: bool) -> bool:
+    """Give ``instance`` the ``values``, validate and save it, unless it is stored and already holds them."""
+    if not created and all(getattr(instance, name) == value for name, value in values.items()):
+        return False
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance._change_reason = reason
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise ValidationError({f"{label}.{field}": messages for field, messages in exc.message_dict.items()}) from None
+    instance.save()
+    return True
+
+
 def _sync(model, lookup: dict, values: dict, report: LoadReport, kind: str, reason: str):
     """Create or update one row so that it holds ``values``; write nothing when it already does."""
     instance = model.objects.filter(**lookup).first()
     created = instance is None
     if created:
         instance = model(**lookup)
-    changed = created or any(getattr(instance, name) != value for name, value in values.items())
-    if changed:
-        for name, value in values.items():
-            setattr(instance, name, value)
-        instance._change_reason = reason
-        _full_clean(instance, f"{kind} {' '.join(str(v) for v in lookup.values())}")
-        instance.save()
+    label = f"{kind} {' '.join(str(v) for v in lookup.values())}"
+    changed = _write_if_changed(instance, values, reason, label, created=created)
     report.count(kind, created, changed and not created)
     return instance, created
-
-
-def _full_clean(instance, label: str) -> None:
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise ValidationError({f"{label}.{field}": messages for field, messages in exc.message_dict.items()}) from None
 
 
 def _sync_children(manager, rows: list[dict], report: LoadReport, kind: str, reason: str) -> None:
@@ -463,22 +466,10 @@ def _sync_children(manager, rows: list[dict], report: LoadReport, kind: str, rea
     existing = list(manager.order_by("position", "id"))
     for position, values in enumerate(rows):
         values = {**values, "position": position}
-        if position < len(existing):
-            instance = existing[position]
-            changed = any(getattr(instance, name) != value for name, value in values.items())
-            if changed:
-                for name, value in values.items():
-                    setattr(instance, name, value)
-                instance._change_reason = reason
-                _full_clean(instance, f"{kind}[{position}]")
-                instance.save()
-            report.count(kind, False, changed)
-        else:
-            instance = manager.model(**{manager.field.name: manager.instance}, **values)
-            instance._change_reason = reason
-            _full_clean(instance, f"{kind}[{position}]")
-            instance.save()
-            report.count(kind, True, False)
+        created = position >= len(existing)
+        instance = manager.model(**{manager.field.name: manager.instance}) if created else existing[position]
+        changed = _write_if_changed(instance, values, reason, f"{kind}[{position}]", created=created)
+        report.count(kind, created, changed and not created)
     for surplus in existing[len(rows) :]:
         surplus._change_reason = reason
         surplus.delete()
@@ -569,9 +560,7 @@ def _write(data: dict, report: LoadReport, reason: str) -> None:
                     "description_en": _null_text(item["description_en"]),
                     "kind": item["kind"],
                     "country": country,
-                    "inside_eea": item["inside_eea"]
-                    if not country
-                    else Recipient(country=country).country.code in rules.EEA_COUNTRIES,
+                    "inside_eea": rules.inside_eea(country or None, item["inside_eea"]),
                     "dpa_signed": item["dpa_signed"],
                     "safeguard": item["safeguard"] or "",
                     "safeguard_note": _null_text(item["safeguard_note"]),

@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from processing import rules
-from processing.choices import EEA_COUNTRIES
 from processing.models import (
     Controller,
     DataCategory,
@@ -171,7 +170,7 @@ class RecipientSerializer(CountryFieldMixin, serializers.ModelSerializer):
 
         country = value("country")
         country = (getattr(country, "code", country) or "").upper() or None
-        inside_eea = (country in EEA_COUNTRIES) if country else value("inside_eea")
+        inside_eea = rules.inside_eea(country, value("inside_eea"))
         _check_problems(rules.recipient_problems(country=country, inside_eea=inside_eea, safeguard=value("safeguard")))
         return attrs
 
