@@ -20,7 +20,7 @@ from processing.models import (
 )
 from ropa.api.validators import DateField
 
-from .selectors import activity_documents
+from .selectors import activity_documents, activity_row
 
 # --- Shared fields -----------------------------------------------------------------------------------
 
@@ -337,8 +337,10 @@ class ProcessingActivitySerializer(serializers.ModelSerializer):
     child_kinds: tuple = ()
 
     def represent(self, activities: list) -> list[dict]:
-        """A page at once (see ``ActivityListSerializer``): every child of every activity in one query."""
-        documents, children = activity_documents(activities, self.child_kinds)
+        """A page at once (see ``ActivityListSerializer``): every child of every activity in one query. A
+        page comes as ``values()`` rows (see the viewset); a single activity as an instance."""
+        rows = [activity if isinstance(activity, dict) else activity_row(activity) for activity in activities]
+        documents, children = activity_documents(rows, self.child_kinds)
         for kind in self.child_kinds:
             rows = children.get(kind.name, {})
             for document in documents:

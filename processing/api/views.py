@@ -29,6 +29,7 @@ from processing.services import controller_save, processing_activity_end, recipi
 from ropa.api.mixins import RegisterViewSet
 
 from . import serializers
+from .selectors import ACTIVITY_ROW
 from .writes import assign, processing_activity_write, vocabulary_save
 
 
@@ -97,6 +98,12 @@ class ProcessingActivityViewSet(RegisterViewSet):
     serializer_class = serializers.ProcessingActivitySerializer
     filterset_class = ProcessingActivityFilterSet
     http_method_names = [*RegisterViewSet.http_method_names, "delete"]
+
+    def paginate_queryset(self, queryset):
+        # A page is read as plain rows: the serializer needs no model instances to write it out.
+        if self.action == "list":
+            queryset = queryset.values(*ACTIVITY_ROW)
+        return super().paginate_queryset(queryset)
 
     def save_service(self, *, instance, data, actor):
         activity = processing_activity_write(activity=instance, data=data, actor=actor)

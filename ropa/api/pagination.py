@@ -11,17 +11,46 @@ import json
 from collections import OrderedDict
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+_TOTAL = "_page_total"
+_FARTHEST = 10**12  # an offset past any register list, yet one every database can take
+
+
+class CountingPaginator(Paginator):
+    """A paginator that reads a page and the number of rows in one query (``COUNT(*) OVER ()`` beside
+    the page's rows) instead of a ``COUNT(*)`` first. A number past the last page, where no row carries
+    the total, falls back to the usual count and its "invalid page" answer."""
+
+    def page(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        if number < 1 or bottom > _FARTHEST or not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        rows = list(self.object_list.annotate(**{_TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        if not rows:
+            return super().page(number)
+        first = rows[0]
+        self.count = first[_TOTAL] if isinstance(first, dict) else getattr(first, _TOTAL)  # cached_property
+        for row in rows:
+            if isinstance(row, dict):
+                del row[_TOTAL]
+        return self._get_page(rows, number, self)
+
 
 class RegisterPagination(PageNumberPagination):
     """Numbered pages of 50 (``page_size`` up to 500) for the register lists, which stay small."""
 
+    django_paginator_class = CountingPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
