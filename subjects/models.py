@@ -341,6 +341,18 @@ def _today() -> dt.date:
     return timezone.localdate()
 
 
+# Open requests first (0), closed last (1); then the nearest deadline. The admin's default order too.
+BY_URGENCY = (
+    models.Case(
+        models.When(status__in=OPEN_REQUEST_STATUSES, then=models.Value(0)),
+        default=models.Value(1),
+        output_field=models.IntegerField(),
+    ).asc(),
+    "due_on",
+    "id",
+)
+
+
 class DataSubjectRequestQuerySet(models.QuerySet):
     def open(self):
         """Received, awaiting proof of identity, or in progress."""
@@ -361,12 +373,7 @@ class DataSubjectRequestQuerySet(models.QuerySet):
 
     def by_urgency(self):
         """Open first, then by deadline: overdue ones lead."""
-        closed_last = models.Case(
-            models.When(status__in=OPEN_REQUEST_STATUSES, then=models.Value(0)),
-            default=models.Value(1),
-            output_field=models.IntegerField(),
-        )
-        return self.order_by(closed_last, "due_on", "id")
+        return self.order_by(*BY_URGENCY)
 
 
 class DataSubjectRequest(models.Model):
