@@ -436,10 +436,14 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for _pk, rule_id, action, *_rest in erase_rows:
         counts[str(rule_id)][action] += 1
+    held_records = [record for record in records if record.pk in held_ids]
+    for record in held_records:
+        # Per deciding rule, as the sweep counts what it left alone (the exports' "kept for a legal hold").
+        counts[str(record.expiry_rule_id)]["hold"] += 1
     run.counts = {rule: dict(actions) for rule, actions in sorted(counts.items())}
     run.anonymised = sum(1 for row in erase_rows if row[2] == "anonymise")
     run.deleted = sum(1 for row in erase_rows if row[2] == "delete")
-    run.skipped_for_hold = len(held_ids & {r.pk for r in records})
+    run.skipped_for_hold = len(held_records)
     run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
     run.heartbeat_at = run.finished_at
     run.save()

@@ -117,6 +117,7 @@ def test_erasure_erases_through_the_sweep_eraser_and_keeps_what_law_and_holds_ke
     # Evidence as the sweep leaves it: a run, tombstones in one verified chain, feed lines.
     run = RetentionRun.objects.get(pk=request.outcome["run"])
     assert (run.origin, run.deleted, run.anonymised, run.skipped_for_hold) == ("request", 1, 1, 1)
+    assert run.counts[str(people.ticket.expiry_rule_id)] == {"anonymise": 1, "hold": 1}
     assert set(Tombstone.objects.values_list("record_id", flat=True)) == {people.mailing.pk, other.pk}
     assert list(tombstone_chain_problems()) == []
     assert set(ErasureNotice.objects.values_list("external_id", flat=True)) == {"NL-1", "TCK-2"}
