@@ -31,7 +31,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from processing.models import Controller, Purpose
+from processing.models import Controller, ProcessingActivity, Purpose
 
 from . import rules
 from .choices import (
@@ -79,8 +79,6 @@ def _aware(value: dt.datetime, field: str) -> dt.datetime:
 def marketing_activity_ids(controller_id: int) -> list[int]:
     """The controller's direct-marketing activities: those whose business process is "Marketing" in the
     register (case-insensitive). Derived from the register, so the DPO decides by keeping it right."""
-    from processing.models import ProcessingActivity
-
     return list(
         ProcessingActivity.objects.filter(
             controller_id=controller_id, business_process__iexact=MARKETING_BUSINESS_PROCESS
