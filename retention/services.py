@@ -16,6 +16,9 @@ What it guarantees
   grouped query at the end of the run, so once per run; ``skipped_for_hold`` is their sum.
 - A dry run asks the same questions without locks or writes and reports exactly what a real run at the
   same ``now`` would do (flagging, then erasing what a zero grace period makes erasable at once).
+- An erasure request (Art. 17) erases a subject's records through the same eraser (``_erase_rows``), under
+  the same locks, with the same evidence (a run of origin ``request``, tombstones, feed lines), except the
+  records a legal hold in force or a statutory minimum still running keeps (``subject_records_erase``).
 
 What it never does
 - Never erases a record that is held, not yet expired, or only flagged by a flag-only rule.
@@ -39,7 +42,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Min
+from django.db.models import Count, F, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -317,7 +320,201 @@ def erasure_confirm(*, source_system: str, external_ids: list[str], now: dt.date
     ).update(confirmed_at=now or timezone.now(), external_id=None)
 
 
+# --- data-subject requests -------------------------------------------------------------------------
+
+
+def records_trigger_date_set(*, records, field: str, day: dt.date, now: dt.datetime | None = None) -> list[dict]:
+    """Set the trigger date ``field`` to ``day`` on every record of ``records`` not erased where it is still
+    blank (the first withdrawal or objection stands), and recompute their expiry, so the next sweep takes
+    what has run out. Returns, per record, its id and new ``expires_at`` (ids and dates only)."""
+    _validated_dates({field: day})
+    changed = []
+    for record in records.exclude(status=RecordStatus.ERASED).filter(**{f"{field}__isnull": True}).order_by("pk"):
+        record = record_update_dates(record=record, dates={field: day}, now=now)
+        expires = record.expires_at.astimezone(dt.UTC).isoformat() if record.expires_at else None
+        changed.append({"record": record.pk, "expires_at": expires})
+    return changed
+
+
+def _statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime) -> str | None:
+    """Why a statutory minimum still keeps ``record`` at ``now`` (its sentence and last day), or None."""
+    dates = selectors.record_dates(record)
+    tz = selectors.retention_time_zone()
+    terms = engine.applicable_rules(
+        [engine.RuleTerms.of(rule) for rule in rules.values()],
+        data_category_id=record.data_category_id,
+        named_rule_id=record.retention_rule_id,
+    )
+    reasons = []
+    for term in terms:
+        if not term.statutory:
+            continue
+        last_day = engine.rule_last_day(term, dates)
+        sentence = rules[term.id].sentence()
+        category = record.data_category.localized("name")
+        if last_day is None:
+            reasons.append(f"{category} kept under a statutory rule whose period has not started: {sentence}")
+        elif engine.start_of_day(last_day + dt.timedelta(days=1), tz) > now:
+            reasons.append(f"{category} kept under a statutory rule until {last_day.isoformat()}: {sentence}")
+    return "; ".join(reasons) or None
+
+
+def _hold_reasons(record: PersonalDataRecord) -> str | None:
+    holds = LegalHold.objects.in_force().filter(
+        Q(record_id=record.pk)
+        | Q(subject_id=record.subject_id)
+        | Q(activity_id=record.activity_id)
+        | Q(controller_id=record.activity.controller_id)
+    )
+    reasons = [f"legal hold #{hold.pk}: {hold.reason}" for hold in holds.order_by("pk")]
+    return "; ".join(reasons) or None
+
+
+@transaction.atomic
+def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = None, origin: str = "request") -> dict:
+    """Erase every record of ``subject`` (Art. 17) through the sweep's eraser, except those a legal hold in
+    force or a statutory minimum still running keeps. Records whose deciding rule anonymises are anonymised,
+    all others deleted. The erasure is evidenced like a sweep's: a run (origin ``request``), one tombstone
+    and one erasure-feed line per record. Returns ``{"erased": [...], "kept": [...], "run": id}``, each
+    line with ids, category, action or reason: never personal data values."""
+    now = now or timezone.now()
+    # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
+    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+    records = list(
+        PersonalDataRecord.objects.select_for_update(of=("self",))
+        .filter(subject=subject)
+        .exclude(status=RecordStatus.ERASED)
+        .select_related("activity", "data_category", "expiry_rule")
+        .order_by("pk")
+    )
+    held_ids = set(
+        selectors.record_list_held(PersonalDataRecord.objects.filter(subject=subject)).values_list("pk", flat=True)
+    )
+    rules_by_activity: dict[int, dict[int, RetentionRule]] = {}
+    erase_rows, erased, kept = [], [], []
+    for record in records:
+        line = {
+            "record": record.pk,
+            "activity": record.activity.reference,
+            "data_category": record.data_category.code,
+            "source_system": record.source_system,
+        }
+        if record.pk in held_ids:
+            kept.append({**line, "reason": _hold_reasons(record) or "legal hold"})
+            continue
+        if record.activity_id not in rules_by_activity:
+            rules_by_activity[record.activity_id] = {
+                rule.pk: rule for rule in RetentionRule.objects.filter(activity_id=record.activity_id)
+            }
+        statutory = _statutory_keep(record, rules_by_activity[record.activity_id], now=now)
+        if statutory:
+            kept.append({**line, "reason": statutory})
+            continue
+        action = "anonymise" if record.expiry_rule and record.expiry_rule.action == "anonymise" else "delete"
+        erase_rows.append(
+            (
+                record.pk,
+                record.expiry_rule_id,
+                action,
+                record.activity_id,
+                record.data_category_id,
+                record.source_system,
+                record.external_id,
+            )
+        )
+        erased.append({**line, "action": action})
+    run = RetentionRun.objects.create(
+        started_at=now,
+        heartbeat_at=now,
+        as_of=now,
+        controller=subject.controller,
+        origin=origin,
+        status=RunStatus.RUNNING,
+    )
+    if erase_rows:
+        _erase_rows(erase_rows, run=run, now=now)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for _pk, rule_id, action, *_rest in erase_rows:
+        counts[str(rule_id)][action] += 1
+    held_records = [record for record in records if record.pk in held_ids]
+    for record in held_records:
+        # Per deciding rule, as the sweep counts what it left alone (the exports' "kept for a legal hold").
+        counts[str(record.expiry_rule_id)]["hold"] += 1
+    run.counts = {rule: dict(actions) for rule, actions in sorted(counts.items())}
+    run.anonymised = sum(1 for row in erase_rows if row[2] == "anonymise")
+    run.deleted = sum(1 for row in erase_rows if row[2] == "delete")
+    run.skipped_for_hold = len(held_records)
+    run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
+    run.heartbeat_at = run.finished_at
+    run.save()
+    logger.info("erasure request run %s: erased %s, kept %s", run.pk, len(erased), len(kept))
+    return {"run": run.pk, "erased": erased, "kept": kept}
+
+
 # --- the sweep -------------------------------------------------------------------------------------
+
+
+# What erasing a record needs to know of it, in this order (``_erase_rows``).
+ERASE_COLUMNS = (
+    "pk",
+    "expiry_rule_id",
+    "expiry_rule__action",
+    "activity_id",
+    "data_category_id",
+    "source_system",
+    "external_id",
+)
+
+
+def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> None:
+    """Erase the records of ``rows`` (``ERASE_COLUMNS``, the action being ``anonymise`` or ``delete``), which
+    the caller has locked and re-checked: anonymise or delete them set-based, put the ones with an id in
+    their source system's erasure feed, and extend the tombstone chain with one tombstone each, for ``run``.
+    The one eraser: the sweep and the erasure of a subject's records on request both come here."""
+    by_action = defaultdict(list)
+    for row in rows:
+        by_action[row[2]].append(row[0])
+    if by_action["anonymise"]:
+        # Statistics stay (activity, category, dates, source system); whatever identifies goes.
+        PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
+            status=RecordStatus.ERASED,
+            erased_at=now,
+            payload=None,
+            subject=None,
+            external_id=None,
+            restricted_at=None,
+            restricted_by=None,
+            updated_at=now,
+        )
+    if by_action["delete"]:
+        PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+    _insert_rows(
+        ErasureNotice,
+        ("source_system", "external_id", "record_id", "action", "erased_at"),
+        [(src, ext, pk, action, now) for pk, _rule, action, _act, _cat, src, ext in rows if ext is not None],
+    )
+    # The chain: one writer at a time, held only for the few statements that extend it.
+    _advisory_xact_lock(CHAIN_LOCK_KEY)
+    head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    sequence, previous = head if head else (0, engine.GENESIS_HASH)
+    tombstones = []
+    for pk, rule_id, action, activity_id, category_id, source_system, _ext in rows:
+        sequence += 1
+        fields = {
+            "sequence": sequence,
+            "record_id": pk,
+            "activity_id": activity_id,
+            "data_category_id": category_id,
+            "rule_id": rule_id,
+            "action": action,
+            "source_system": source_system,
+            "run_id": run.pk,
+            "erased_at": now,
+        }
+        digest = engine.tombstone_hash(fields, previous)
+        tombstones.append((*fields.values(), previous, digest))
+        previous = digest
+    _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash"), tombstones)
 
 
 class _Budget:
@@ -451,63 +648,12 @@ class _Sweep:
         return [pk for pk, _rule in rows]
 
     def erase_batch(self, page) -> list[int]:
-        rows = list(
-            page.values_list(
-                "pk",
-                "expiry_rule_id",
-                "expiry_rule__action",
-                "activity_id",
-                "data_category_id",
-                "source_system",
-                "external_id",
-            )[: self.batch_size]
-        )
+        rows = list(page.values_list(*ERASE_COLUMNS)[: self.batch_size])
         if not rows:
             return []
-        now = self.now
-        by_action = defaultdict(list)
-        for row in rows:
-            by_action[row[2]].append(row[0])
-        if by_action["anonymise"]:
-            # Statistics stay (activity, category, dates, source system); whatever identifies goes.
-            PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
-                status=RecordStatus.ERASED,
-                erased_at=now,
-                payload=None,
-                subject=None,
-                external_id=None,
-                updated_at=now,
-            )
-        if by_action["delete"]:
-            PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
-        _insert_rows(
-            ErasureNotice,
-            ("source_system", "external_id", "record_id", "action", "erased_at"),
-            [(src, ext, pk, action, now) for pk, _rule, action, _act, _cat, src, ext in rows if ext is not None],
-        )
-        # The chain: one writer at a time, held only for the few statements that extend it.
-        _advisory_xact_lock(CHAIN_LOCK_KEY)
-        head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
-        sequence, previous = head if head else (0, engine.GENESIS_HASH)
-        tombstones = []
-        for pk, rule_id, action, activity_id, category_id, source_system, _ext in rows:
-            sequence += 1
-            fields = {
-                "sequence": sequence,
-                "record_id": pk,
-                "activity_id": activity_id,
-                "data_category_id": category_id,
-                "rule_id": rule_id,
-                "action": action,
-                "source_system": source_system,
-                "run_id": self.run.pk,
-                "erased_at": now,
-            }
-            digest = engine.tombstone_hash(fields, previous)
-            tombstones.append((*fields.values(), previous, digest))
-            previous = digest
+        _erase_rows(rows, run=self.run, now=self.now)
+        for _pk, rule_id, action, *_rest in rows:
             self._count(rule_id, action, 1)
-        _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash"), tombstones)
         return [row[0] for row in rows]
 
     def real(self) -> bool:

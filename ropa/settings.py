@@ -213,6 +213,9 @@ ROPA_RETENTION_TASK_MAX_SECONDS = env.int("ROPA_RETENTION_TASK_MAX_SECONDS", def
 # A run silent for this long died with its worker and is marked interrupted by the next sweep.
 ROPA_RETENTION_STALE_AFTER = env.int("ROPA_RETENTION_STALE_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
 ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE)
+# Data-subject requests: when the DPO is mailed the deadlines due within 7 days and overdue.
+ROPA_REQUESTS_REMINDER_CRON = env.str("ROPA_REQUESTS_REMINDER_CRON", default="0 7 * * *")
+ROPA_REQUESTS_REMINDER_EXPIRES = env.int("ROPA_REQUESTS_REMINDER_EXPIRES", default=12 * 60 * 60)  # seconds
 ROPA_BASE_URL = env.str("ROPA_BASE_URL", default="http://127.0.0.1:8000")  # for links in mails to the DPO
 
 # REST API (/api/v1/, ropa/api). Knox stores only token digests; ropa.api.ApiToken adds each token's scope.
@@ -245,6 +248,9 @@ SPECTACULAR_SETTINGS.update(
             "TokenRoleEnum": "ropa.api.roles.Role",
             "ActivityStatusEnum": "processing.choices.ActivityStatus",
             "RecordStatusEnum": "subjects.choices.RecordStatus",
+            "RequestStatusEnum": "subjects.choices.RequestStatus",
+            "RequestTypeEnum": "subjects.choices.RequestType",
+            "RequestEventKindEnum": "subjects.choices.RequestEventKind",
         },
     }
 )

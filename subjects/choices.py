@@ -10,3 +10,41 @@ class RecordStatus(models.TextChoices):
     ACTIVE = "active", _("active")
     FLAGGED = "flagged", _("flagged for erasure")
     ERASED = "erased", _("erased")
+
+
+class RequestType(models.TextChoices):
+    """The rights of Art. 15-21 GDPR a data subject can exercise, and withdrawing consent (Art. 7(3))."""
+
+    ACCESS = "access", _("access (Art. 15)")
+    RECTIFICATION = "rectification", _("rectification (Art. 16)")
+    ERASURE = "erasure", _("erasure (Art. 17)")
+    RESTRICTION = "restriction", _("restriction of processing (Art. 18)")
+    PORTABILITY = "portability", _("data portability (Art. 20)")
+    OBJECTION = "objection", _("objection to direct marketing (Art. 21(2))")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("withdrawal of consent (Art. 7(3))")
+
+
+class RequestStatus(models.TextChoices):
+    """Where a data-subject request stands. Received, awaiting identity and in progress are open."""
+
+    RECEIVED = "received", _("received")
+    AWAITING_IDENTITY = "awaiting_identity", _("awaiting proof of identity (clock paused)")
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETED = "completed", _("completed")
+    REJECTED = "rejected", _("rejected")
+
+
+OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.AWAITING_IDENTITY, RequestStatus.IN_PROGRESS)
+# Types whose completion hands the subject a package of their data.
+PACKAGE_REQUEST_TYPES = (RequestType.ACCESS, RequestType.PORTABILITY)
+
+
+class RequestEventKind(models.TextChoices):
+    RECEIVED = "received", _("received")
+    IDENTITY_REQUESTED = "identity_requested", _("proof of identity asked for")
+    IDENTITY_VERIFIED = "identity_verified", _("identity verified")
+    EXTENDED = "extended", _("deadline extended")
+    COMPLETED = "completed", _("completed")
+    REJECTED = "rejected", _("rejected")
+    RESTRICTION_LIFTED = "restriction_lifted", _("restriction lifted")
+    PACKAGE_DOWNLOADED = "package_downloaded", _("package downloaded")

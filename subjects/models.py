@@ -6,14 +6,19 @@ would turn the retention sweep's set-based delete into a per-row loop). Records 
 services in ``retention/services.py``, which keep ``expires_at`` in step with the rules.
 """
 
+import datetime as dt
 import secrets
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from processing.models import Controller, DataCategory, ProcessingActivity
+from processing.choices import LegalBasis
+from processing.models import Controller, DataCategory, ProcessingActivity, Purpose
 
-from .choices import RecordStatus
+from .choices import OPEN_REQUEST_STATUSES, RecordStatus, RequestEventKind, RequestStatus, RequestType
 
 
 def new_subject_key() -> str:
@@ -77,6 +82,9 @@ class PersonalDataRecordQuerySet(models.QuerySet):
 
     def for_controller(self, controller):
         return self.filter(activity__controller=controller)
+
+    def restricted(self):
+        return self.filter(restricted_at__isnull=False)
 
 
 def _date(verbose: str, help_text: str) -> models.DateField:
@@ -199,6 +207,26 @@ class PersonalDataRecord(models.Model):
     erased_at = models.DateTimeField(
         _("erased at"), null=True, blank=True, editable=False, help_text=_("When the record was anonymised.")
     )
+    restricted_at = models.DateTimeField(
+        _("restricted at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Processing restricted (Art. 18) since then: the data is only stored, and the API withholds its "
+            "payload from the source system. Blank: not restricted."
+        ),
+    )
+    restricted_by = models.ForeignKey(
+        "DataSubjectRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="restricted_records",
+        verbose_name=_("restricted by request"),
+        help_text=_("The restriction request that restricted the record; the DPO lifts it."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, help_text=_("When it was registered."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, help_text=_("When it last changed."))
 
@@ -226,3 +254,275 @@ class PersonalDataRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_system}:{self.pk}"
+
+
+class ConsentRecordQuerySet(models.QuerySet):
+    def in_force(self):
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class ConsentRecord(models.Model):
+    """A person's consent to one purpose (Art. 6(1)(a), Art. 7): when and how it was given, with the evidence
+    the controller must be able to show (Art. 7(1)), and when it was withdrawn. Withdrawing sets the
+    ``consent_withdrawn_on`` date of the person's records under the purpose's activity, so their retention
+    follows. Written only by ``consent_record`` and ``consent_withdraw``."""
+
+    subject = models.ForeignKey(
+        DataSubject,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        verbose_name=_("data subject"),
+        help_text=_("Who gave the consent."),
+    )
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        verbose_name=_("purpose"),
+        help_text=_("The purpose consented to; it rests on consent and belongs to the subject's controller."),
+    )
+    given_at = models.DateTimeField(_("given at"), help_text=_("When the consent was given."))
+    withdrawn_at = models.DateTimeField(
+        _("withdrawn at"), null=True, blank=True, help_text=_("When the consent was withdrawn; blank while in force.")
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=100,
+        help_text=_("Where the consent was given: the web form, the app, a paper form, the source system."),
+    )
+    evidence = models.TextField(
+        _("evidence"),
+        blank=True,
+        help_text=_("What the person agreed to: the checkbox text and its version, the form's reference."),
+    )
+    evidence_version = models.CharField(
+        _("wording version"),
+        max_length=64,
+        blank=True,
+        help_text=_("Version of the consent wording shown to the person."),
+    )
+    withdrawal_source = models.CharField(
+        _("withdrawal source"), max_length=100, blank=True, help_text=_("Where the consent was withdrawn.")
+    )
+    recorded_by = models.CharField(
+        _("recorded by"), max_length=150, blank=True, help_text=_("The user or API token that recorded it.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, help_text=_("When it was recorded."))
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-given_at", "-id"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [models.Index(fields=["subject", "purpose"], name="consent_subject_purpose_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True) | models.Q(withdrawn_at__gte=models.F("given_at")),
+                name="consent_withdrawn_after_given",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} / purpose #{self.purpose_id}"
+
+    def clean(self) -> None:
+        if self.subject_id is None or self.purpose_id is None:
+            return
+        if self.purpose.activity.controller_id != self.subject.controller_id:
+            raise ValidationError({"purpose": _("The purpose belongs to another controller than the subject.")})
+        if self.purpose.legal_basis != LegalBasis.CONSENT:
+            raise ValidationError(
+                {"purpose": _("The purpose rests on “%s”, not on consent.") % self.purpose.get_legal_basis_display()}
+            )
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+# Open requests first (0), closed last (1); then the nearest deadline. The admin's default order too.
+BY_URGENCY = (
+    models.Case(
+        models.When(status__in=OPEN_REQUEST_STATUSES, then=models.Value(0)),
+        default=models.Value(1),
+        output_field=models.IntegerField(),
+    ).asc(),
+    "due_on",
+    "id",
+)
+
+
+class DataSubjectRequestQuerySet(models.QuerySet):
+    def open(self):
+        """Received, awaiting proof of identity, or in progress."""
+        return self.filter(status__in=OPEN_REQUEST_STATUSES)
+
+    def running(self):
+        """Open requests whose clock runs (not paused for an identity check)."""
+        return self.filter(status__in=[RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS])
+
+    def due_within(self, days: int, today: dt.date | None = None):
+        """Running requests whose deadline is today or within ``days`` days (overdue ones excluded)."""
+        today = today or _today()
+        return self.running().filter(due_on__gte=today, due_on__lte=today + dt.timedelta(days=days))
+
+    def overdue(self, today: dt.date | None = None):
+        """Running requests whose last day has passed."""
+        return self.running().filter(due_on__lt=today or _today())
+
+    def by_urgency(self):
+        """Open first, then by deadline: overdue ones lead."""
+        return self.order_by(*BY_URGENCY)
+
+
+class DataSubjectRequest(models.Model):
+    """A data subject exercising a right (Art. 15-21): received on a day, answered within one month
+    (Art. 12(3)), extended by at most two months with a reason, the clock paused while identity is
+    verified. Its ``outcome`` says what was done (erased, kept and why, restricted, fields rectified),
+    never with personal data values. Written only by the services in ``subjects/services.py``."""
+
+    controller = models.ForeignKey(
+        Controller,
+        on_delete=models.PROTECT,
+        related_name="subject_requests",
+        verbose_name=_("controller"),
+        help_text=_("The controller the request is addressed to."),
+    )
+    subject = models.ForeignKey(
+        DataSubject,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name=_("data subject"),
+        help_text=_("Who makes the request (a subject of this controller)."),
+    )
+    type = models.CharField(_("type"), max_length=24, choices=RequestType.choices, help_text=_("The right exercised."))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=RequestStatus.choices,
+        default=RequestStatus.RECEIVED,
+        editable=False,
+        help_text=_("Where the request stands."),
+    )
+    received_on = models.DateField(_("received on"), help_text=_("The day the request reached the controller."))
+    due_on = models.DateField(
+        _("due on"),
+        db_index=True,
+        editable=False,
+        help_text=_("Last day to answer: one month from receipt, plus extension, plus the days paused."),
+    )
+    extension_months = models.PositiveSmallIntegerField(
+        _("extension (months)"), default=0, editable=False, help_text=_("Months added to the deadline (at most 2).")
+    )
+    extension_reason = models.TextField(
+        _("extension reason"), blank=True, editable=False, help_text=_("Why the deadline was extended.")
+    )
+    paused_on = models.DateField(
+        _("paused on"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Proof of identity asked for on this day; the clock stands still until it is verified."),
+    )
+    paused_days = models.PositiveIntegerField(
+        _("days paused"), default=0, editable=False, help_text=_("Days the clock stood still, added to the deadline.")
+    )
+    identity_verified_at = models.DateTimeField(
+        _("identity verified at"), null=True, blank=True, editable=False, help_text=_("When identity was verified.")
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=100,
+        blank=True,
+        help_text=_("How the request came in: e-mail, letter, web form, or the source system that filed it."),
+    )
+    note = models.TextField(
+        _("note"), blank=True, help_text=_("What the person asks, in the DPO's words; keep personal data out.")
+    )
+    completed_at = models.DateTimeField(
+        _("closed at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the request was completed or rejected."),
+    )
+    rejection_reason = models.TextField(
+        _("rejection reason"), blank=True, editable=False, help_text=_("Why the request was rejected (Art. 12(4)).")
+    )
+    outcome = models.JSONField(
+        _("outcome"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("What was done: records erased, kept and why, restricted, fields rectified. No personal data."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, help_text=_("When it was filed."))
+
+    objects = DataSubjectRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
+        indexes = [models.Index(fields=["status", "due_on"], name="request_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(extension_months__lte=2), name="request_extension_at_most_two")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_type_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REQUEST_STATUSES
+
+    def days_left(self, today: dt.date | None = None) -> int | None:
+        """Days to the deadline (negative: overdue); None while closed or paused."""
+        if self.status not in (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS):
+            return None
+        return (self.due_on - (today or _today())).days
+
+
+class DataSubjectRequestEvent(models.Model):
+    """One step in a request's life: status change, who, when, why. Holds no personal data values."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("request"),
+        help_text=_("The request."),
+    )
+    at = models.DateTimeField(_("at"), help_text=_("When it happened."))
+    kind = models.CharField(_("event"), max_length=24, choices=RequestEventKind.choices, help_text=_("What happened."))
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=RequestStatus.choices, blank=True, help_text=_("Status before.")
+    )
+    to_status = models.CharField(
+        _("to status"), max_length=20, choices=RequestStatus.choices, help_text=_("Status after.")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("The user (or the API token's user) who did it."),
+    )
+    actor_label = models.CharField(
+        _("by (label)"), max_length=150, blank=True, help_text=_("User name or API token, kept if the user goes.")
+    )
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why; no personal data values."))
+    detail = models.JSONField(
+        _("detail"), default=dict, blank=True, help_text=_("Counts, dates and field names; never values.")
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("request event")
+        verbose_name_plural = _("request events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"

@@ -89,6 +89,8 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         token = self.token
         # Auditors check retention, not the personal data itself.
         context["show_payload"] = token is not None and token.role != Role.AUDITOR
+        # A restricted record (Art. 18) is stored, not processed: its source system sees it without payload.
+        context["withhold_restricted"] = token is None or token.is_system
         return context
 
     @extend_schema(

@@ -6,6 +6,7 @@ from rest_framework import routers
 
 from processing.api.urls import router as register_router
 from retention.api.urls import router as retention_router
+from subjects.api.urls import router as subjects_router
 
 from . import views
 from .throttling import AnonymousRateThrottle
@@ -17,7 +18,7 @@ class Router(routers.DefaultRouter):
 
 
 router = Router()
-for app_router in (register_router, retention_router):
+for app_router in (register_router, retention_router, subjects_router):
     router.registry.extend(app_router.registry)
 
 

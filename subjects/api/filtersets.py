@@ -5,8 +5,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from processing.filtersets import UtcDateTimeFilter
-from subjects.choices import RecordStatus
-from subjects.models import PersonalDataRecord
+from subjects.choices import RecordStatus, RequestStatus, RequestType
+from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
 
 
 class PersonalDataRecordFilterSet(django_filters.FilterSet):
@@ -18,9 +18,51 @@ class PersonalDataRecordFilterSet(django_filters.FilterSet):
     data_category = django_filters.CharFilter(
         field_name="data_category__code", max_length=64, label=_("Data category code")
     )
+    restricted = django_filters.BooleanFilter(
+        field_name="restricted_at", lookup_expr="isnull", exclude=True, label=_("Restricted (Art. 18)")
+    )
     expires_before = UtcDateTimeFilter(field_name="expires_at", lookup_expr="lt", label=_("Expires before"))
     expires_after = UtcDateTimeFilter(field_name="expires_at", lookup_expr="gte", label=_("Expires at or after"))
 
     class Meta:
         model = PersonalDataRecord
         fields = ["subject", "external_id", "source_system", "status", "activity", "data_category"]
+
+
+class ConsentFilterSet(django_filters.FilterSet):
+    subject = django_filters.CharFilter(field_name="subject__key", max_length=64, label=_("Subject key"))
+    purpose = django_filters.NumberFilter(
+        field_name="purpose_id", min_value=1, max_value=2**63 - 1, label=_("Purpose id")
+    )
+    withdrawn = django_filters.BooleanFilter(
+        field_name="withdrawn_at", lookup_expr="isnull", exclude=True, label=_("Withdrawn")
+    )
+
+    class Meta:
+        model = ConsentRecord
+        fields = ["subject", "purpose", "withdrawn"]
+
+
+class DataSubjectRequestFilterSet(django_filters.FilterSet):
+    """The same deadline values as the admin's filter: ``overdue`` and ``due7``, plus ``open``."""
+
+    deadline = django_filters.ChoiceFilter(
+        choices=(("overdue", _("overdue")), ("due7", _("due within 7 days")), ("open", _("open"))),
+        method="filter_deadline",
+        label=_("Deadline"),
+    )
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices, label=_("Status"))
+    type = django_filters.ChoiceFilter(choices=RequestType.choices, label=_("Type"))
+    controller = django_filters.CharFilter(field_name="controller__key", max_length=64, label=_("Controller key"))
+    subject = django_filters.CharFilter(field_name="subject__key", max_length=64, label=_("Subject key"))
+
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["deadline", "status", "type", "controller", "subject"]
+
+    def filter_deadline(self, queryset, name, value):
+        if value == "overdue":
+            return queryset.overdue()
+        if value == "due7":
+            return queryset.due_within(7)
+        return queryset.open()

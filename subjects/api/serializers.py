@@ -1,6 +1,8 @@
 """Personal-data records as internal systems send and read them. Input is checked here down to the
 byte (dates in range, JSON PostgreSQL can store, no NUL); the retention services write."""
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -9,8 +11,8 @@ from rest_framework.fields import SkipField
 
 from processing.api.selectors import moment
 from ropa.api.validators import DateField, PayloadField, StrictCharField
-from subjects.choices import RecordStatus
-from subjects.models import PersonalDataRecord
+from subjects.choices import RecordStatus, RequestEventKind, RequestStatus, RequestType
+from subjects.models import ConsentRecord, DataSubjectRequest, DataSubjectRequestEvent, PersonalDataRecord
 
 MAX_BATCH = 1000
 
@@ -162,15 +164,28 @@ class PersonalDataRecordSerializer(serializers.ModelSerializer):
             "flagged_at",
             "erase_after",
             "erased_at",
+            "restricted",
+            "restricted_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
 
+    restricted = serializers.BooleanField(
+        read_only=True,
+        help_text=_(
+            "Processing is restricted (Art. 18): store only, do not use. A system token gets no payload for it."
+        ),
+    )
+
     def to_representation(self, record):
         """A record, or a row of ``RECORD_COLUMNS`` (what the list reads: no model instances)."""
         row = record if isinstance(record, dict) else record_values(record)
-        return record_document(row, show_payload=self.context.get("show_payload", True))
+        return record_document(
+            row,
+            show_payload=self.context.get("show_payload", True),
+            withhold_restricted=self.context.get("withhold_restricted", False),
+        )
 
 
 # What a record's representation reads; the list endpoint asks the database for exactly these.
@@ -190,10 +205,11 @@ RECORD_COLUMNS = (
     "flagged_at",
     "erase_after",
     "erased_at",
+    "restricted_at",
     "created_at",
     "updated_at",
 )
-_MOMENTS = ("expires_at", "flagged_at", "erase_after", "erased_at", "created_at", "updated_at")
+_MOMENTS = ("expires_at", "flagged_at", "erase_after", "erased_at", "restricted_at", "created_at", "updated_at")
 
 
 def record_values(record: PersonalDataRecord) -> dict:
@@ -203,7 +219,10 @@ def record_values(record: PersonalDataRecord) -> dict:
     return row
 
 
-def record_document(row: dict, *, show_payload: bool = True) -> dict:
+def record_document(row: dict, *, show_payload: bool = True, withhold_restricted: bool = False) -> dict:
+    """A record as the API shows it. A restricted record (Art. 18) keeps its place in a system's listing,
+    marked ``restricted``, but with ``withhold_restricted`` (system tokens) its payload is null: the
+    register stores it, the system must not process it."""
     data = {
         "id": row["id"],
         "subject": row["subject__key"],
@@ -213,13 +232,199 @@ def record_document(row: dict, *, show_payload: bool = True) -> dict:
         "source_system": row["source_system"],
         "external_id": row["external_id"],
     }
+    restricted = row["restricted_at"] is not None
     if show_payload:
-        data["payload"] = row["payload"]
+        data["payload"] = None if restricted and withhold_restricted else row["payload"]
     for name in DATE_FIELDS:
         value = row[name]
         data[name] = value.isoformat() if value else None
     data["expiry_rule"] = row["expiry_rule_id"]
     data["status"] = row["status"]
+    data["restricted"] = restricted
     for name in _MOMENTS:
         data[name] = moment(row[name])
     return data
+
+
+# --- consent and data-subject requests ------------------------------------------------------------------
+
+
+class MomentField(serializers.DateTimeField):
+    """An ISO 8601 moment with its time zone, between 1900 and 2199 (turned to UTC, as PostgreSQL stores it)."""
+
+    def to_internal_value(self, value):
+        moment_ = super().to_internal_value(value)
+        try:
+            utc = moment_.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise serializers.ValidationError(_("Out of range.")) from None
+        if not 1900 <= utc.year <= 2199:
+            raise serializers.ValidationError(_("Give a moment between 1900 and 2199."))
+        return utc
+
+
+def _model_help(model, name: str) -> str:
+    return model._meta.get_field(name).help_text
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    """A consent: who (subject key), to what (purpose id, with its activity), when given and withdrawn, and
+    the evidence."""
+
+    subject = serializers.CharField(source="subject.key", read_only=True, help_text=_("Subject key."))
+    controller = serializers.CharField(source="subject.controller.key", read_only=True, help_text=_("Controller key."))
+    activity = serializers.CharField(
+        source="purpose.activity.reference", read_only=True, help_text=_("Reference of the purpose's activity.")
+    )
+
+    class Meta:
+        model = ConsentRecord
+        fields = [
+            "id",
+            "subject",
+            "controller",
+            "purpose",
+            "activity",
+            "given_at",
+            "withdrawn_at",
+            "source",
+            "evidence",
+            "evidence_version",
+            "withdrawal_source",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ConsentCreateSerializer(serializers.Serializer):
+    """Record a consent. ``controller`` is the token's for a system token; a DPO token names it."""
+
+    controller = serializers.SlugField(
+        max_length=64, required=False, help_text=_("Controller key (DPO tokens; a system token's own otherwise).")
+    )
+    subject = StrictCharField(max_length=64, help_text=_("Key of the data subject (it must exist)."))
+    purpose = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text=_("Id of the purpose consented to."))
+    given_at = MomentField(required=False, help_text=_("When consent was given; now when omitted."))
+    source = StrictCharField(max_length=100, help_text=_model_help(ConsentRecord, "source"))
+    evidence = StrictCharField(
+        max_length=10000, required=False, allow_blank=True, help_text=_model_help(ConsentRecord, "evidence")
+    )
+    evidence_version = StrictCharField(
+        max_length=64, required=False, allow_blank=True, help_text=_model_help(ConsentRecord, "evidence_version")
+    )
+
+
+class ConsentWithdrawSerializer(serializers.Serializer):
+    withdrawn_at = MomentField(required=False, help_text=_("When consent was withdrawn; now when omitted."))
+    source = StrictCharField(max_length=100, required=False, allow_blank=True, help_text=_("Where it was withdrawn."))
+
+
+class ConsentWithdrawResultSerializer(serializers.Serializer):
+    consent = ConsentSerializer()
+    records = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Records whose expiry moved: id and new expires_at.")
+    )
+
+
+class RequestEventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=RequestEventKind.choices, read_only=True)
+
+    class Meta:
+        model = DataSubjectRequestEvent
+        fields = ["at", "kind", "from_status", "to_status", "actor_label", "reason", "detail"]
+        read_only_fields = fields
+
+
+class DataSubjectRequestSerializer(serializers.ModelSerializer):
+    """A data-subject request, its deadline (``due_on``, ``days_left``; null while paused or closed), its
+    outcome and its event log."""
+
+    controller = serializers.CharField(source="controller.key", read_only=True, help_text=_("Controller key."))
+    subject = serializers.CharField(source="subject.key", read_only=True, help_text=_("Subject key."))
+    type = serializers.ChoiceField(
+        choices=RequestType.choices, read_only=True, help_text=_model_help(DataSubjectRequest, "type")
+    )
+    status = serializers.ChoiceField(
+        choices=RequestStatus.choices, read_only=True, help_text=_model_help(DataSubjectRequest, "status")
+    )
+    days_left = serializers.SerializerMethodField(
+        help_text=_("Days to the deadline; negative: overdue; null: paused or closed.")
+    )
+    outcome = serializers.JSONField(read_only=True, help_text=_model_help(DataSubjectRequest, "outcome"))
+    events = RequestEventSerializer(many=True, read_only=True, help_text=_("What happened, in order."))
+
+    class Meta:
+        model = DataSubjectRequest
+        fields = [
+            "id",
+            "controller",
+            "subject",
+            "type",
+            "status",
+            "received_on",
+            "due_on",
+            "days_left",
+            "extension_months",
+            "extension_reason",
+            "paused_on",
+            "paused_days",
+            "identity_verified_at",
+            "source",
+            "note",
+            "completed_at",
+            "rejection_reason",
+            "outcome",
+            "events",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_days_left(self, obj) -> int | None:
+        return obj.days_left()
+
+
+class DataSubjectRequestCreateSerializer(serializers.Serializer):
+    """File a request. ``controller`` is the token's for a system token; a DPO token names it."""
+
+    controller = serializers.SlugField(
+        max_length=64, required=False, help_text=_("Controller key (DPO tokens; a system token's own otherwise).")
+    )
+    subject = StrictCharField(max_length=64, help_text=_("Key of the data subject (it must exist)."))
+    type = serializers.ChoiceField(choices=RequestType.choices, help_text=_model_help(DataSubjectRequest, "type"))
+    received_on = DateField(required=False, help_text=_("The day it was received; today when omitted."))
+    source = StrictCharField(
+        max_length=100, required=False, allow_blank=True, help_text=_model_help(DataSubjectRequest, "source")
+    )
+    note = StrictCharField(
+        max_length=5000, required=False, allow_blank=True, help_text=_model_help(DataSubjectRequest, "note")
+    )
+
+
+class RequestReasonSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=5000, required=False, allow_blank=True, help_text=_("Why (optional)."))
+
+
+class RequestRejectSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=5000, help_text=_("Why the request is rejected; the requester is told."))
+
+
+class RequestExtendSerializer(serializers.Serializer):
+    months = serializers.IntegerField(min_value=1, max_value=2, help_text=_("Months to add (at most 2 in all)."))
+    reason = StrictCharField(max_length=5000, help_text=_("Why the request needs more time."))
+
+
+class RequestCompleteSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=5000, required=False, allow_blank=True, help_text=_("Note on the outcome."))
+    fields = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        max_length=200,
+        help_text=_("Rectification: names of the fields rectified (names only, never values)."),
+    )
+    records = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=10000,
+        help_text=_("Restriction: ids of the records to restrict; all of the subject's when omitted."),
+    )

@@ -4,8 +4,10 @@ object (404), and no token at all (401). A route added without a line here fails
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from processing.choices import LegalBasis
 from retention.models import LegalHold
-from subjects.models import PersonalDataRecord
+from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
+from tests.factories import PurposeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +19,11 @@ DPO_ONLY = {**dict.fromkeys(ROLES[1:], DENIED), "dpo": OK}
 # Objects of controller "acme", whose record came from its source system "crm".
 IN_SCOPE_OF_A = {**EVERYONE, "auditor_b": HIDDEN, "system_b": HIDDEN}
 SYSTEMS_WRITE_RECORDS = {**dict.fromkeys(ROLES[1:], DENIED), "system_a": OK, "system_a_erp": OK, "system_b": OK}
+# Systems file requests and record consents for their own controller (the body names no other).
+DPO_AND_SYSTEMS = {**SYSTEMS_WRITE_RECORDS, "dpo": OK}
+# A consent of "acme": any system of acme may withdraw it; globex's system cannot even see it.
+DPO_AND_SYSTEMS_OF_A = {**DPO_AND_SYSTEMS, "system_b": HIDDEN}
+REQUEST_STEPS = ("identity_request", "identity_verify", "extend", "complete", "reject", "lift_restriction")
 
 REGISTER = ("controllers", "recipients", "data_categories", "data_subject_categories", "security_measures")
 VOCABULARIES = ("data_categories", "data_subject_categories", "security_measures")
@@ -34,6 +41,8 @@ def expected(operation: str) -> dict[str, object]:
         return EVERYONE
     if operation == "register_export_retrieve":
         return {**EVERYONE, "system_a": DENIED, "system_a_erp": DENIED, "system_b": DENIED}
+    if operation == "requests_package_retrieve":
+        return DPO_ONLY
     if operation == "records_retrieve":
         return {**IN_SCOPE_OF_A, "system_a_erp": HIDDEN}
     if verb == "retrieve":
@@ -42,6 +51,12 @@ def expected(operation: str) -> dict[str, object]:
         return SYSTEMS_WRITE_RECORDS
     if operation == "records_partial_update":
         return {**DPO_ONLY, "system_a": OK, "system_a_erp": HIDDEN, "system_b": HIDDEN}
+    if operation in ("consents_create", "requests_create"):
+        return DPO_AND_SYSTEMS
+    if operation == "consents_withdraw_create":
+        return DPO_AND_SYSTEMS_OF_A
+    if operation in (f"requests_{step}_create" for step in REQUEST_STEPS):
+        return DPO_ONLY
     if operation == "erasure_feed_confirm_create":
         return {**DPO_ONLY, "dpo": DENIED, "system_a": OK, "system_a_erp": OK, "system_b": OK}
     if resource in (
@@ -67,6 +82,10 @@ def test_every_route_with_every_role(world):
     world.api("system_a").post("records/", world.record())
     record = PersonalDataRecord.objects.get()
     hold = LegalHold.objects.create(activity=world.activity_a, reason="Audit", placed_at=record.created_at)
+    purpose = PurposeFactory(activity=world.activity_a, legal_basis=LegalBasis.CONSENT)
+    consent = world.api("system_a").post("consents/", {"subject": "s-1", "purpose": purpose.pk, "source": "web form"})
+    filed = world.api("system_a").post("requests/", {"subject": "s-1", "type": "access"})
+    assert (consent.status_code, filed.status_code) == (201, 201), (consent.json(), filed.json())
     ids = {
         "controllers": world.a.pk,
         "recipients": world.recipient_a.pk,
@@ -76,6 +95,8 @@ def test_every_route_with_every_role(world):
         "processing-activities": world.activity_a.pk,
         "records": record.pk,
         "legal-holds": hold.pk,
+        "consents": ConsentRecord.objects.get().pk,
+        "requests": DataSubjectRequest.objects.get().pk,
     }
     seen, wrong = 0, []
     for method, path, operation in operations():
@@ -91,7 +112,7 @@ def test_every_route_with_every_role(world):
                 wrong.append(f"{method.upper()} {url} as {role}: {status}, expected {matrix[role]}")
             seen += 1
     assert not wrong, "\n".join(wrong)
-    assert seen >= 40 * len(ROLES)
+    assert seen >= 54 * len(ROLES)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/schema/swagger-ui/", "/api/v1/schema/redoc/", "/api/v1/"])

@@ -14,6 +14,9 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from processing.choices import LegalBasis
+from tests.factories import PurposeFactory
+
 EXAMPLES = 8
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +40,9 @@ def test_no_server_error_on_any_generated_request(world, settings):
     headers = {"Authorization": f"Token {world.tokens['dpo']}"}
     record = world.api("system_a").post("records/", world.record()).json()["id"]
     hold = world.api("dpo").post("legal-holds/", {"controller": "acme", "reason": "Audit"}).json()["id"]
+    purpose = PurposeFactory(activity=world.activity_a, legal_basis=LegalBasis.CONSENT)
+    consent = world.api("system_a").post("consents/", {"subject": "s-1", "purpose": purpose.pk, "source": "form"})
+    request = world.api("system_a").post("requests/", {"subject": "s-1", "type": "erasure"})
     ids = {
         "controllers": world.a.pk,
         "recipients": world.recipient_a.pk,
@@ -46,11 +52,13 @@ def test_no_server_error_on_any_generated_request(world, settings):
         "processing-activities": world.activity_a.pk,
         "records": record,
         "legal-holds": hold,
+        "consents": consent.json()["id"],
+        "requests": request.json()["id"],
     }
     with wsgi_app() as app:
         schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app)
         failures, operations = fuzz(schema, headers, ids)
-    assert operations >= 40
+    assert operations >= 54
     assert not failures, "\n\n".join(failures)
 
 
