@@ -41,7 +41,8 @@ PROBE = (
     "import json, django; from django.conf import settings as s; django.setup(); print(json.dumps({"
     "'proxy': s.SECURE_PROXY_SSL_HEADER, 'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS,"
     "'age': s.SESSION_COOKIE_AGE, 'close': s.SESSION_EXPIRE_AT_BROWSER_CLOSE, 'limit': s.AXES_FAILURE_LIMIT,"
-    "'every': s.SESSION_SAVE_EVERY_REQUEST, 'csp': 'CONTENT_SECURITY_POLICY' in dir(s) and bool(s.CONTENT_SECURITY_POLICY)}))"
+    "'every': s.SESSION_SAVE_EVERY_REQUEST,"
+    "'csp': bool(getattr(s, 'CONTENT_SECURITY_POLICY', None))}))"
 )
 
 
