@@ -177,3 +177,16 @@ def test_redoc_is_relaxed_only_for_its_worker(client, db):
     _assert_no_inline_script(page)
     # The relaxation stays on the ReDoc page.
     assert "worker-src" not in _policy(client.get("/api/v1/schema/swagger-ui/"))
+
+
+SECURITY_BLOCK = re.compile(r"# --- Security:.*?(?=\n# Celery)", re.S)
+
+
+def test_every_security_variable_is_documented():
+    settings_text = (ROOT / "ropa" / "settings.py").read_text()
+    block = SECURITY_BLOCK.search(settings_text).group(0)
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', block))
+    assert len(names) >= 15
+    readme, example = (ROOT / "README.md").read_text(), (ROOT / ".env.example").read_text()
+    assert not {n for n in names if n not in readme}, "missing in README"
+    assert not {n for n in names if f"{n}=" not in example}, "missing in .env.example"
