@@ -171,3 +171,18 @@ def test_export_audit_command_writes_events_since_a_day(world, tmp_path):
 def test_export_audit_refuses_bad_dates(args):
     with pytest.raises(CommandError):
         call_command("export_audit", *args)
+
+
+def test_a_celery_task_acts_under_its_name(world):
+    from celery.signals import task_postrun, task_prerun
+
+    from retention.tasks import retention_enforce_task as task
+
+    task_prerun.send(sender=task, task_id="t-1", task=task, args=(), kwargs={})
+    try:
+        ControllerFactory(key="initech")
+    finally:
+        task_postrun.send(sender=task, task_id="t-1", task=task, args=(), kwargs={}, retval=None, state="SUCCESS")
+    assert events()[-1].actor == f"task:{task.name}"
+    ControllerFactory(key="initrode")
+    assert events()[-1].actor == "system"
