@@ -8,6 +8,9 @@ class RopaConfig(AppConfig):
     verbose_name = "Register"
 
     def ready(self) -> None:
+        from . import admin_widgets
+
+        admin_widgets.install()  # a malformed id posted to an admin form is a form error, not a 500
         # The file-system broker writes into folders that must exist before a worker starts.
         from django.conf import settings
 

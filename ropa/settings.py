@@ -50,11 +50,14 @@ INSTALLED_APPS = [
     "knox",
     "simple_history",
     "django_celery_beat",
+    "axes",
+    "csp",
     "ropa",
     "processing",
     "retention",
     "subjects",
     "ropa.api",
+    "ropa.audit",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +70,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "ropa.audit.middleware.AuditActorMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ropa.urls"
@@ -103,13 +110,6 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -140,19 +140,94 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="register@localhost")
 ROPA_DPO_EMAILS = env.list("ROPA_DPO_EMAILS", default=[])
 
-# Production hardening (effective when DJANGO_DEBUG=false).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- Security: HTTPS, headers, sessions, login lock-out, Content Security Policy -------------------------
+# With DJANGO_DEBUG=false every value below defaults to its production setting, so that
+# ``manage.py check --deploy`` passes on the defaults; each one can be overridden by its variable.
+# Behind a TLS-terminating proxy, the proxy must set X-Forwarded-Proto (or the header named here).
+_proxy_header = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+if len(_proxy_header) not in (0, 2):
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_PROXY_SSL_HEADER is a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https (empty: none)."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) or None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP inside the network
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REFERRER_POLICY = env.str("DJANGO_SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# An admin session ends after this many seconds without a request (the expiry moves on with every
+# request), and when the browser closes.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+
+# Passwords: at least ROPA_PASSWORD_MIN_LENGTH characters, not like the user's name, not common, not digits only.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": max(12, env.int("ROPA_PASSWORD_MIN_LENGTH", default=12))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Login lock-out (django-axes): after ROPA_LOGIN_FAILURE_LIMIT failed logins for one username (the
+# admin's login included) further attempts are refused, the right password too, for
+# ROPA_LOGIN_COOLOFF_MINUTES (0: until ``manage.py axes_reset_username USERNAME``). Failures are kept in
+# the database, so every web worker sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("ROPA_LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("ROPA_LOGIN_FAILURE_LIMIT", default=5)
+_cooloff = env.int("ROPA_LOGIN_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_cooloff) if _cooloff > 0 else None
+# Independent criteria, comma-separated: by default a username is locked after the failures from any
+# address (so that changing address buys no guesses) and an address after failures on any usernames.
+# "username+ip_address" is a combination: a username locked per address.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("ROPA_LOGIN_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
+AXES_IPWARE_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0) or None  # proxies in front, to find the client
+
+# Content Security Policy (django-csp 4): scripts, frames, fonts and connections from this origin only,
+# never inline script. Styles also allow inline <style> blocks, which Django's own change list and the
+# register's admin pages use. The API's ReDoc page adds what it needs itself (ropa/api/urls.py).
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env.str("ROPA_CSP_REPORT_URI", default=""):
+    _csp["DIRECTIVES"]["report-uri"] = [env.str("ROPA_CSP_REPORT_URI")]
+if env.bool("ROPA_CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 # Celery. With no broker URL, a file-system broker: worker and beat on one machine need no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

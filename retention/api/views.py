@@ -261,7 +261,8 @@ class LegalHoldViewSet(
             elif data.get("subject"):
                 target["subject"] = DataSubject.objects.filter(controller=controller, key=data["subject"]).first()
                 if target["subject"] is None:
-                    errors["subject"] = ["No subject “{}” under this controller.".format(data["subject"])]
+                    # The key identifies a person: the error does not repeat it.
+                    errors["subject"] = ["No subject with this key under this controller."]
             else:
                 target["controller"] = controller
         if errors:

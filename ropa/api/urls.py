@@ -1,7 +1,8 @@
 """``/api/v1/``: every app's router under one root, the OpenAPI schema, Swagger UI and ReDoc."""
 
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
 from processing.api.urls import router as register_router
@@ -29,10 +30,14 @@ class SchemaView(SpectacularAPIView):
     throttle_classes = [AnonymousRateThrottle]
 
 
+# Swagger UI: the split view serves its start-up script as a file, so the site-wide CSP (no inline script)
+# holds. ReDoc renders in a web worker started from a blob: URL; only its page allows that.
+redoc_view = csp_update({"worker-src": ["'self'", "blob:"]})(SpectacularRedocView.as_view(url_name="api-schema"))
+
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
-    path("schema/swagger-ui/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-swagger-ui"),
-    path("schema/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("schema/swagger-ui/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-swagger-ui"),
+    path("schema/redoc/", redoc_view, name="api-redoc"),
     path("token/", views.TokenView.as_view(), name="api-token"),
     path("register/", views.RegisterDocumentView.as_view(), name="api-register"),
     path("register/export/", views.RegisterExportView.as_view(), name="api-register-export"),

@@ -123,5 +123,6 @@ def test_the_record_list_has_a_bounded_number_of_queries(dpo_client, world, djan
     world.rule()
     for _ in range(20):
         world.record()
-    with django_assert_max_num_queries(12):
+    # 12, plus the session saved on every request (its idle timeout moves on): one write in a savepoint.
+    with django_assert_max_num_queries(15):
         dpo_client.get(reverse("admin:subjects_personaldatarecord_changelist"))

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def test_ensure_dpo_creates_a_login_once_and_prints_it(settings, tmp_path, capsy
     first = capsys.readouterr().out
     password = first.strip().rsplit(" / ", 1)[1]
     assert "http://127.0.0.1:9000/admin/ as dpo" in first
-    assert authenticate(username="dpo", password=password).is_superuser
+    assert authenticate(RequestFactory().post("/admin/login/"), username="dpo", password=password).is_superuser
 
     call_command("ensure_dpo")
     assert capsys.readouterr().out.strip().endswith(password)

@@ -1,5 +1,6 @@
 """``manage.py retention_enforce [--dry-run] [--controller KEY]``: the beat sweep, from the shell."""
 
+import argparse
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +10,26 @@ from django.utils.dateparse import parse_datetime
 from processing.models import Controller
 from retention.models import RunStatus
 from retention.services import retention_enforce
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to 1000000, not {value!r}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"seconds from 0 to 3600, not {value!r}")
+    return number
 
 
 class Command(BaseCommand):
@@ -21,9 +42,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Report what a run would do; change nothing.")
         parser.add_argument("--controller", help="Only this controller (its key or id).")
-        parser.add_argument("--batch-size", type=int, help="Records per batch transaction (ROPA_RETENTION_BATCH_SIZE).")
-        parser.add_argument("--max-batches", type=int, help="Stop after this many batches (status 'partial').")
-        parser.add_argument("--pause", type=float, default=0.0, help="Seconds to wait between batches (throttle).")
+        parser.add_argument(
+            "--batch-size", type=_positive, help="Records per batch transaction (ROPA_RETENTION_BATCH_SIZE)."
+        )
+        parser.add_argument("--max-batches", type=_positive, help="Stop after this many batches (status 'partial').")
+        parser.add_argument("--pause", type=_seconds, default=0.0, help="Seconds to wait between batches (throttle).")
         parser.add_argument(
             "--now", help="Judge expiry as of this ISO date-time instead of the clock (dry runs of the future)."
         )
@@ -33,7 +56,7 @@ class Command(BaseCommand):
         if options["controller"]:
             key = options["controller"]
             controller = Controller.objects.filter(key=key).first() or (
-                Controller.objects.filter(pk=int(key)).first() if key.isdigit() else None
+                Controller.objects.filter(pk=int(key)).first() if key.isdigit() and len(key) < 19 else None
             )
             if controller is None:
                 raise CommandError(f"No controller {key!r}.")

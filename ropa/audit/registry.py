@@ -1,0 +1,216 @@
+"""Which models are audited, and how.
+
+Why not django-auditlog or simple-history's tables: both were weighed. simple-history already versions
+the register models, but not legal holds, API tokens or runs, and it copies whole rows, which must
+never happen for personal-data models. django-auditlog registers models the same way as here and has
+actor middleware, but its actions are four fixed integers (no "hold placed", "token revoked",
+"erasure"), its actor is always a user (not an API token or a named command), its masking keeps part
+of each value where personal-data models must keep field names only, and its signal-driven deletes
+would add per-row signals to record tables, which the retention sweep deliberately avoids. What is
+left to write is small: one table, one registration list, a context for the actor.
+
+Adding a model is one line in ``AUDITED`` below; ``values=False`` keeps field names only.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from .models import AuditAction
+
+
+def _hold_verb(created: bool, changed: list[str], instance) -> str:
+    if created:
+        return AuditAction.HOLD_PLACED
+    return AuditAction.HOLD_RELEASED if "released_at" in changed and instance.released_at else AuditAction.UPDATE
+
+
+def _token_verb(created: bool, changed: list[str], instance) -> str:
+    if created:
+        return AuditAction.TOKEN_ISSUED
+    return AuditAction.TOKEN_REVOKED if "revoked_at" in changed and instance.revoked_at else AuditAction.UPDATE
+
+
+def _run_verb(created: bool, changed: list[str], instance) -> str | None:
+    if created:
+        return AuditAction.CREATE
+    if "status" not in changed:
+        return None  # progress of a running sweep: its counts are the run's own evidence
+    erased = (instance.anonymised or 0) + (instance.deleted or 0)
+    return AuditAction.ERASURE if erased and not instance.dry_run else AuditAction.UPDATE
+
+
+@dataclass(frozen=True)
+class Audited:
+    """How one model is audited.
+
+    ``values``: True keeps old and new values of every field, False only the names of the changed fields
+    (personal-data models), a set keeps values of those fields only. ``show``: False writes "Model #id"
+    instead of ``str(obj)`` (whose text may name a person). ``ignore``: fields never listed at all.
+    ``verb``: names the action from (created, changed fields, instance); None skips the save.
+    ``id_field``: what identifies the object (an API token's key is its digest: its lookup key is used).
+    """
+
+    label: str
+    values: bool | frozenset[str] = True
+    show: bool = True
+    ignore: frozenset[str] = field(default_factory=frozenset)
+    verb: Callable | None = None
+    id_field: str = "pk"
+
+
+_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+
+AUDITED: tuple[Audited, ...] = (
+    Audited("processing.Controller", ignore=_TIMESTAMPS),
+    Audited("processing.Recipient", ignore=_TIMESTAMPS),
+    Audited("processing.DataSubjectCategory"),
+    Audited("processing.DataCategory"),
+    Audited("processing.SecurityMeasure"),
+    Audited("processing.ProcessingActivity", ignore=_TIMESTAMPS),
+    Audited("processing.Purpose"),
+    Audited("processing.Source"),
+    Audited("retention.RetentionRule"),
+    # A hold's reasons are free text that may name a person: names only for those two.
+    Audited(
+        "retention.LegalHold",
+        values=frozenset({"subject", "record", "activity", "controller", "placed_by", "placed_at"})
+        | frozenset({"released_by", "released_at"}),
+        show=False,
+        verb=_hold_verb,
+    ),
+    # A run keeps no values here (its counts are on the run itself; error texts could quote data).
+    Audited("retention.RetentionRun", values=frozenset(), verb=_run_verb, ignore=frozenset({"heartbeat_at"})),
+    Audited(
+        "api.ApiToken",
+        values=frozenset({"name", "role", "source_system", "expiry", "user", "issued_by", "revoked_at", "revoked_by"}),
+        ignore=frozenset({"digest", "token_key", "last_used_at", "controller_ids_cache"}),
+        verb=_token_verb,
+        id_field="token_key",
+    ),
+)
+
+_by_model: dict[type, Audited] = {}
+
+
+def audited(model) -> Audited | None:
+    return _by_model.get(model)
+
+
+def _json(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+
+
+def _snapshot(spec: Audited, instance) -> dict:
+    return {
+        f.name: f.value_from_object(instance)
+        for f in instance._meta.concrete_fields
+        if f.name not in spec.ignore and not f.primary_key
+    }
+
+
+def _keeps_value(spec: Audited, name: str) -> bool:
+    return spec.values is True or (not isinstance(spec.values, bool) and name in spec.values)
+
+
+def _diff(spec: Audited, old: dict | None, new: dict) -> tuple[list[str], dict]:
+    changed = sorted(name for name, value in new.items() if old is None or old.get(name) != value)
+    values = {
+        name: [_json(old.get(name)) if old else None, _json(new[name])] for name in changed if _keeps_value(spec, name)
+    }
+    return changed, values
+
+
+def _repr(spec: Audited, instance) -> str:
+    if spec.show:
+        return str(instance)[:200]
+    return f"{instance._meta.verbose_name} #{getattr(instance, spec.id_field)}"[:200]
+
+
+def _on_pre_save(sender, instance, raw=False, **kwargs):
+    spec = _by_model.get(sender)
+    if spec is None or raw or instance.pk is None:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).first()
+    instance._audit_old = _snapshot(spec, old) if old is not None else None
+
+
+def _on_post_save(sender, instance, created, raw=False, **kwargs):
+    spec = _by_model.get(sender)
+    if spec is None or raw:
+        return
+    old = None if created else instance.__dict__.pop("_audit_old", None)
+    changed, values = _diff(spec, old, _snapshot(spec, instance))
+    if not created and not changed:
+        return
+    verb = spec.verb(created, changed, instance) if spec.verb else None
+    if spec.verb and verb is None:
+        return
+    from .services import audit_log
+
+    audit_log(
+        action=verb or (AuditAction.CREATE if created else AuditAction.UPDATE),
+        obj=instance,
+        object_id=getattr(instance, spec.id_field),
+        object_repr=_repr(spec, instance),
+        changed_fields=changed,
+        changes=values,
+    )
+
+
+def _on_post_delete(sender, instance, **kwargs):
+    spec = _by_model.get(sender)
+    if spec is None:
+        return
+    from .services import audit_log
+
+    audit_log(
+        action=AuditAction.DELETE,
+        obj=instance,
+        object_id=getattr(instance, spec.id_field),
+        object_repr=_repr(spec, instance),
+    )
+
+
+def _m2m_handler(spec: Audited, field_name: str):
+    def handler(sender, instance, action, pk_set=None, reverse=False, **kwargs):
+        if reverse or action not in ("post_add", "post_remove", "post_clear"):
+            return
+        from .services import audit_log
+
+        values = {}
+        if _keeps_value(spec, field_name):
+            values = {field_name: {action.removeprefix("post_"): sorted(pk_set or [])}}
+        audit_log(
+            action=AuditAction.UPDATE,
+            obj=instance,
+            object_id=getattr(instance, spec.id_field),
+            object_repr=_repr(spec, instance),
+            changed_fields=[field_name],
+            changes=values,
+        )
+
+    return handler
+
+
+_m2m_handlers = []  # signals hold receivers weakly
+
+
+def connect_all() -> None:
+    for spec in AUDITED:
+        model = apps.get_model(spec.label)
+        _by_model[model] = spec
+        uid = f"audit:{spec.label}"
+        pre_save.connect(_on_pre_save, sender=model, dispatch_uid=f"{uid}:pre_save")
+        post_save.connect(_on_post_save, sender=model, dispatch_uid=f"{uid}:post_save")
+        post_delete.connect(_on_post_delete, sender=model, dispatch_uid=f"{uid}:post_delete")
+        for m2m in model._meta.many_to_many:
+            if m2m.name in spec.ignore:
+                continue
+            handler = _m2m_handler(spec, m2m.name)
+            _m2m_handlers.append(handler)
+            m2m_changed.connect(handler, sender=m2m.remote_field.through, dispatch_uid=f"{uid}:{m2m.name}")
