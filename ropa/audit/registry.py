@@ -85,6 +85,9 @@ AUDITED: tuple[Audited, ...] = (
     ),
     # A run keeps no values here (its counts are on the run itself; error texts could quote data).
     Audited("retention.RetentionRun", values=frozenset(), verb=_run_verb, ignore=frozenset({"heartbeat_at"})),
+    # Requests and consents concern a person: which fields changed, never what they hold.
+    Audited("subjects.DataSubjectRequest", values=False, show=False),
+    Audited("subjects.ConsentRecord", values=False, show=False),
     Audited(
         "api.ApiToken",
         values=frozenset({"name", "role", "source_system", "expiry", "user", "issued_by", "revoked_at", "revoked_by"}),

@@ -186,3 +186,19 @@ def test_a_celery_task_acts_under_its_name(world):
     assert events()[-1].actor == f"task:{task.name}"
     ControllerFactory(key="initrode")
     assert events()[-1].actor == "system"
+
+
+def test_data_subject_requests_are_audited_with_field_names_only():
+    from subjects.services import dsr_receive, dsr_reject
+    from tests.factories import DataSubjectFactory
+
+    subject = DataSubjectFactory(identifiers={"email": "jan.peeters@example.be"})
+    request = dsr_receive(controller=subject.controller, subject=subject, type="access", note="Jan Peeters asked")
+    dsr_reject(request=request, reason="Jan Peeters is not a customer", actor=None)
+    created, rejected = events(object_type="subjects.datasubjectrequest", object_id=str(request.pk))
+    assert (created.action, rejected.action) == ("create", "update")
+    assert "status" in rejected.changed_fields
+    assert created.object_repr == rejected.object_repr == f"data-subject request #{request.pk}"
+    stored = str([(e.changes, e.changed_fields, e.object_repr) for e in (created, rejected)])
+    assert "Peeters" not in stored
+    assert "example.be" not in stored
