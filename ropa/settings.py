@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "retention",
     "subjects",
     "ropa.api",
+    "ropa.access",  # last: its post_migrate refreshes the role groups once every app's permissions exist
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ropa.access.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

@@ -2,19 +2,32 @@
 subject's identifiers appear only on their own page. Records are registered by internal systems and
 erased only by the retention sweep, so the admin cannot add or delete them."""
 
+import datetime as dt
+
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ropa.access.admin_mixins import ControllerScopedAdminMixin
+from ropa.access.scope import may_see_personal_data
+
+from .choices import RecordStatus
 from .models import DataSubject, PersonalDataRecord
 
 
 @admin.register(DataSubject)
-class DataSubjectAdmin(admin.ModelAdmin):
+class DataSubjectAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_display = ("key", "controller", "created_at")
-    list_filter = ("controller",)
-    search_fields = ("key",)
+    list_filter = (("controller", admin.RelatedOnlyFieldListFilter),)
+    search_fields = ("=key",)
     list_select_related = ("controller",)
     readonly_fields = ("controller", "key", "identifiers", "created_at")
+
+    def get_fields(self, request, obj=None):
+        # The identifiers are personal data: the DPO's to read, on this page only.
+        if may_see_personal_data(request.user):
+            return self.readonly_fields
+        return ("controller", "key", "created_at")
 
     def has_add_permission(self, request):
         return False
@@ -33,8 +46,36 @@ class TriggerDatesMixin:
     )
 
 
+class DueFilter(admin.SimpleListFilter):
+    """When retention runs out: overdue, within 30 or 90 days, or in one month (``YYYY-MM``, the dashboard's
+    chart links there). Records still active; flagged and erased ones have their own status."""
+
+    title = _("retention runs out")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return (("overdue", _("already")), ("30", _("within 30 days")), ("90", _("within 90 days")))
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        now = timezone.now()
+        active = queryset.filter(status=RecordStatus.ACTIVE)
+        if value == "overdue":
+            return active.filter(expires_at__lte=now)
+        if value in ("30", "90"):
+            return active.filter(expires_at__gt=now, expires_at__lte=now + dt.timedelta(days=int(value)))
+        if len(value) == 7 and value[4] == "-" and value.replace("-", "").isdigit():
+            year, month = int(value[:4]), int(value[5:])
+            if 1 <= month <= 12:
+                start = dt.datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+                end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
+                return active.filter(expires_at__gte=max(start, now), expires_at__lt=end)
+        return queryset
+
+
 @admin.register(PersonalDataRecord)
-class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
+class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, admin.ModelAdmin):
+    controller_paths = ("activity__controller",)
     list_display = (
         "id",
         "source_system",
@@ -46,7 +87,14 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
         "erase_after",
         "expiry_rule",
     )
-    list_filter = ("status", "activity__controller", "activity", "data_category", "source_system")
+    list_filter = (
+        "status",
+        DueFilter,
+        ("activity__controller", admin.RelatedOnlyFieldListFilter),
+        ("activity", admin.RelatedOnlyFieldListFilter),
+        ("data_category", admin.RelatedOnlyFieldListFilter),
+        "source_system",
+    )
     search_fields = ("=id", "=external_id", "=subject__key")
     list_select_related = ("activity", "activity__controller", "data_category", "expiry_rule")
     date_hierarchy = "expires_at"
@@ -69,6 +117,12 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
+        # The payload is personal data: the DPO's to read, on the record's own page only.
+        personal = (
+            ((_("Personal data"), {"fields": ("payload",), "classes": ("collapse",)}),)
+            if may_see_personal_data(request.user)
+            else ()
+        )
         return (
             (None, {"fields": ("subject", "activity", "data_category", "retention_rule")}),
             (_("Source"), {"fields": ("source_system", "external_id")}),
@@ -77,7 +131,7 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
                 {"fields": ("status", "expires_at", "expiry_rule", "flagged_at", "erase_after", "erased_at")},
             ),
             (_("Dates retention rules read"), {"fields": self.date_fields}),
-            (_("Personal data"), {"fields": ("payload",), "classes": ("collapse",)}),
+            *personal,
             (_("Bookkeeping"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
         )
 
