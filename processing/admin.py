@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from ropa.access.admin_mixins import ControllerScopedAdminMixin
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, HistoryRevertGuardMixin, RelatedInScopeListFilter
 from ropa.access.scope import scope_q
 
 from . import rules
@@ -70,7 +70,7 @@ class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("localized_name", "controller", "kind", "country", "inside_eea", "safeguard", "dpa_signed")
     list_filter = (
-        ("controller", admin.RelatedOnlyFieldListFilter),
+        ("controller", RelatedInScopeListFilter),
         "kind",
         "inside_eea",
         "safeguard",
@@ -94,7 +94,7 @@ class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
         recipient_save(recipient=obj, actor=request.user)
 
 
-class VocabularyAdmin(SimpleHistoryAdmin):
+class VocabularyAdmin(HistoryRevertGuardMixin, SimpleHistoryAdmin):
     """Vocabularies are shared by every controller; the count is of the activities the user may see."""
 
     list_display = ("code", "localized_name", "name", "activity_count")
@@ -217,7 +217,7 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("reference", "localized_name", "controller", "role", "status", "last_reviewed_on", "history_link")
     list_display_links = ("reference", "localized_name")
     list_filter = (
-        ("controller", admin.RelatedOnlyFieldListFilter),
+        ("controller", RelatedInScopeListFilter),
         "status",
         "role",
         LegalBasisFilter,

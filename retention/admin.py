@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from processing.admin import ProcessingActivityAdmin
 from processing.models import Controller, ProcessingActivity
-from ropa.access.admin_mixins import ControllerScopedAdminMixin
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import scope_q, scoped, visible_controller_ids
 from subjects.admin import PersonalDataRecordAdmin
 from subjects.choices import RecordStatus
@@ -53,7 +53,7 @@ class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     controller_paths = ("activity__controller",)
     list_display = ("activity", "rule_sentence", "trigger", "action", "grace_days", "statutory")
     list_filter = (
-        ("activity__controller", admin.RelatedOnlyFieldListFilter),
+        ("activity__controller", RelatedInScopeListFilter),
         "trigger",
         "action",
         "statutory",
@@ -243,7 +243,7 @@ class RetentionRunAdmin(ReadOnlyAdmin):
         "errors",
         "origin",
     )
-    list_filter = ("status", "dry_run", ("controller", admin.RelatedOnlyFieldListFilter), "origin")
+    list_filter = ("status", "dry_run", ("controller", RelatedInScopeListFilter), "origin")
     list_select_related = ("controller",)
     date_hierarchy = "started_at"
     fields = (

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ropa.access.admin_mixins import ControllerScopedAdminMixin
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data
 
 from .choices import RecordStatus
@@ -18,7 +18,7 @@ from .models import DataSubject, PersonalDataRecord
 @admin.register(DataSubject)
 class DataSubjectAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_display = ("key", "controller", "created_at")
-    list_filter = (("controller", admin.RelatedOnlyFieldListFilter),)
+    list_filter = (("controller", RelatedInScopeListFilter),)
     search_fields = ("=key",)
     list_select_related = ("controller",)
     readonly_fields = ("controller", "key", "identifiers", "created_at")
@@ -90,9 +90,9 @@ class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, adm
     list_filter = (
         "status",
         DueFilter,
-        ("activity__controller", admin.RelatedOnlyFieldListFilter),
-        ("activity", admin.RelatedOnlyFieldListFilter),
-        ("data_category", admin.RelatedOnlyFieldListFilter),
+        ("activity__controller", RelatedInScopeListFilter),
+        ("activity", RelatedInScopeListFilter),
+        ("data_category", RelatedInScopeListFilter),
         "source_system",
     )
     search_fields = ("=id", "=external_id", "=subject__key")

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ropa.access.admin_mixins import ControllerScopedAdminMixin
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import visible_controller_ids
 
 from .models import ApiToken
@@ -64,7 +64,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 @admin.register(ApiToken)
 class ApiTokenAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "token_key", "role", "scope", "source_system", "state", "expiry", "last_used_at", "user")
-    list_filter = (TokenStateFilter, "role", "source_system", ("controllers", admin.RelatedOnlyFieldListFilter))
+    list_filter = (TokenStateFilter, "role", "source_system", ("controllers", RelatedInScopeListFilter))
     search_fields = ("name", "token_key", "source_system", "user__username")
     list_select_related = ("user",)
     filter_horizontal = ("controllers",)
