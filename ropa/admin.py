@@ -185,3 +185,4 @@ ControllerAdmin.actions = [*(ControllerAdmin.actions or ()), export_register_act
 
 # The admin is the whole site: no "View site" link leading back to it.
 admin.site.site_url = None
+admin.site.index_title = _("Dashboard")

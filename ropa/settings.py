@@ -115,6 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["ropa.formats"]  # English dates as in Europe (day/month, 24 h); nl and fr are Django's
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
