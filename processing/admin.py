@@ -30,7 +30,15 @@ from .services import controller_save, processing_activity_save, recipient_save,
 @admin.register(Controller)
 class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     controller_paths = ("pk",)
-    list_display = ("name", "enterprise_number", "country", "supervisory_authority", "activity_count", "statement_date")
+    list_display = (
+        "name",
+        "enterprise_number",
+        "country",
+        "supervisory_authority",
+        "activity_count",
+        "statement_date",
+        "history_link",
+    )
     list_filter = ("country", "group", "supervisory_authority")
     search_fields = ("name", "enterprise_number", "key", "email")
     prepopulated_fields = {"key": ("name",)}
@@ -61,6 +69,11 @@ class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     @admin.display(description=_("active activities"), ordering="_activities")
     def activity_count(self, obj):
         return obj._activities
+
+    @admin.display(description=_("history"))
+    def history_link(self, obj):
+        url = reverse("admin:processing_controller_history", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("changes"))
 
     def save_model(self, request, obj, form, change):
         controller_save(controller=obj, actor=request.user)

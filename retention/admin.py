@@ -244,6 +244,7 @@ class RetentionRunAdmin(ReadOnlyAdmin):
         "origin",
     )
     list_filter = ("status", "dry_run", ("controller", RelatedInScopeListFilter), "origin")
+    search_fields = ("=id", "origin")
     list_select_related = ("controller",)
     date_hierarchy = "started_at"
     fields = (
@@ -308,6 +309,7 @@ class ErasureNoticeAdmin(ReadOnlyAdmin):
         return Q(record_id__in=Tombstone.objects.filter(activity__controller__in=ids).values("record_id"))
     list_display = ("id", "source_system", "record_id", "action", "erased_at", "confirmed_at")
     list_filter = ("source_system", "action", ("confirmed_at", admin.EmptyFieldListFilter))
+    search_fields = ("=record_id", "source_system")
     date_hierarchy = "erased_at"
 
 

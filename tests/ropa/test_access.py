@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 
 from retention.models import ErasureNotice, LegalHold, RetentionRun, Tombstone
 from retention.services import legal_hold_place, retention_enforce
@@ -29,6 +30,13 @@ from tests.factories import (
 from tests.retention.conftest import NOW, World
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in another language leave it active in this thread: give the next test English again."""
+    yield
+    translation.activate("en")
 PASSWORD = "a-long-test-password"
 
 
@@ -130,6 +138,11 @@ def test_auditor_can_change_nothing_anywhere(auditor_client, register):
             assert response.status_code == 403, (url, response.status_code)
             tried += 1
     assert tried > 40
+    # List actions that change something are not offered, and not run when posted anyway.
+    holds = reverse("admin:retention_legalhold_changelist")
+    auditor_client.post(holds, {"action": "release_holds", "_selected_action": [register.hold.pk]})
+    register.hold.refresh_from_db()
+    assert register.hold.released_at is None
     # The review queue's actions too.
     review = reverse("retention-review")
     for action in ("hold", "release"):

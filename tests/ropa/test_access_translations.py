@@ -7,8 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import translation
 
 from ropa.access.translations import catalog_problems, compile_all, po_files
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in another language leave it active in this thread: give the next test English again."""
+    yield
+    translation.activate("en")
 
 
 def test_the_catalogs_are_complete_and_their_mo_files_current():

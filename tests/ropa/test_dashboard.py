@@ -8,7 +8,7 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from processing.choices import ActivityStatus
 from retention.models import LegalHold, RetentionRun, Tombstone
@@ -26,6 +26,13 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in another language leave it active in this thread: give the next test English again."""
+    yield
+    translation.activate("en")
 
 
 def _record(activity, category, collected_on, n=[0]):  # noqa: B006 - a counter for unique ids
@@ -71,6 +78,7 @@ def _cells(board, key):
 
 
 def test_figures_per_controller(dpo, scene):
+    translation.activate("en")
     board = dashboard(user=dpo)
     mine, other = scene["controller"].pk, scene["other"].pk
     assert _cells(board, "activities_active")[mine].value == 1
@@ -91,6 +99,7 @@ def test_last_run_shows_a_broken_chain(dpo, scene):
     retention_enforce(now=timezone.now() + dt.timedelta(days=40))  # erases the unheld flagged record
     assert Tombstone.objects.count() == 1
     Tombstone.objects.update(hash="0" * 64)
+    translation.activate("en")
     cell = _cells(dashboard(user=dpo), "last_run")[scene["controller"].pk]
     assert cell.tone == "alert" and "broken" in str(cell.note)
 
