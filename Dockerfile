@@ -9,10 +9,12 @@ COPY processing processing
 COPY retention retention
 COPY subjects subjects
 COPY templates templates
+COPY locale locale
 COPY docs docs
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && DJANGO_DEBUG=true python manage.py collectstatic --no-input -v 0 \
+    && DJANGO_DEBUG=true python manage.py compile_translations -v 0 \
     && useradd --system --home /app ropa && mkdir -p /app/var && chown -R ropa /app/var
 
 USER ropa

@@ -4,8 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, HistoryRevertGuardMixin, RelatedInScopeListFilter
+from ropa.access.scope import scope_q
 
 from . import rules
 from .choices import ActivityStatus
@@ -23,8 +28,17 @@ from .services import controller_save, processing_activity_save, recipient_save,
 
 
 @admin.register(Controller)
-class ControllerAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "enterprise_number", "country", "supervisory_authority", "activity_count", "statement_date")
+class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
+    controller_paths = ("pk",)
+    list_display = (
+        "name",
+        "enterprise_number",
+        "country",
+        "supervisory_authority",
+        "activity_count",
+        "statement_date",
+        "history_link",
+    )
     list_filter = ("country", "group", "supervisory_authority")
     search_fields = ("name", "enterprise_number", "key", "email")
     prepopulated_fields = {"key": ("name",)}
@@ -56,14 +70,25 @@ class ControllerAdmin(SimpleHistoryAdmin):
     def activity_count(self, obj):
         return obj._activities
 
+    @admin.display(description=_("history"))
+    def history_link(self, obj):
+        url = reverse("admin:processing_controller_history", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("changes"))
+
     def save_model(self, request, obj, form, change):
         controller_save(controller=obj, actor=request.user)
 
 
 @admin.register(Recipient)
-class RecipientAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "controller", "kind", "country", "inside_eea", "safeguard", "dpa_signed")
-    list_filter = ("controller", "kind", "inside_eea", "safeguard", "dpa_signed")
+class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ("localized_name", "controller", "kind", "country", "inside_eea", "safeguard", "dpa_signed")
+    list_filter = (
+        ("controller", RelatedInScopeListFilter),
+        "kind",
+        "inside_eea",
+        "safeguard",
+        "dpa_signed",
+    )
     search_fields = ("name", "name_en", "key", "description")
     list_select_related = ("controller",)
     autocomplete_fields = ("controller",)
@@ -74,16 +99,27 @@ class RecipientAdmin(SimpleHistoryAdmin):
         (_("Provenance"), {"fields": ("source_quote",), "classes": ("collapse",)}),
     )
 
+    @admin.display(description=_("name"), ordering="name")
+    def localized_name(self, obj):
+        return obj.localized()
+
     def save_model(self, request, obj, form, change):
         recipient_save(recipient=obj, actor=request.user)
 
 
-class VocabularyAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "name", "name_en", "name_fr", "activity_count")
+class VocabularyAdmin(HistoryRevertGuardMixin, SimpleHistoryAdmin):
+    """Vocabularies are shared by every controller; the count is of the activities the user may see."""
+
+    list_display = ("code", "localized_name", "name", "activity_count")
     search_fields = ("code", "name", "name_en", "name_fr")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_activities=Count("activities"))
+        condition = scope_q(request.user, "activities__controller")
+        return super().get_queryset(request).annotate(_activities=Count("activities", filter=condition))
+
+    @admin.display(description=_("name in your language"), ordering="name")
+    def localized_name(self, obj):
+        return obj.localized()
 
     @admin.display(description=_("activities"), ordering="_activities")
     def activity_count(self, obj):
@@ -189,11 +225,19 @@ class LegalBasisFilter(admin.SimpleListFilter):
 
 
 @admin.register(ProcessingActivity)
-class ProcessingActivityAdmin(SimpleHistoryAdmin):
+class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     form = ProcessingActivityForm
-    list_display = ("reference", "name", "name_en", "controller", "role", "status", "last_reviewed_on")
-    list_display_links = ("reference", "name")
-    list_filter = ("controller", "status", "role", LegalBasisFilter, EEATransferFilter, "profiling", "dpia_required")
+    list_display = ("reference", "localized_name", "controller", "role", "status", "last_reviewed_on", "history_link")
+    list_display_links = ("reference", "localized_name")
+    list_filter = (
+        ("controller", RelatedInScopeListFilter),
+        "status",
+        "role",
+        LegalBasisFilter,
+        EEATransferFilter,
+        "profiling",
+        "dpia_required",
+    )
     search_fields = ("reference", "name", "name_en", "description", "purposes__description", "purposes__description_en")
     list_select_related = ("controller",)
     autocomplete_fields = ("controller", "replaced_by")
@@ -212,6 +256,15 @@ class ProcessingActivityAdmin(SimpleHistoryAdmin):
         (_("Risk"), {"fields": ("automated_decision_making", "profiling", "dpia_required", "dpia_done_on")}),
         (_("Status and review"), {"fields": ("status", "ended_on", "replaced_by", "last_reviewed_on")}),
     )
+
+    @admin.display(description=_("name"), ordering="name")
+    def localized_name(self, obj):
+        return obj.localized()
+
+    @admin.display(description=_("history"))
+    def history_link(self, obj):
+        url = reverse("admin:processing_processingactivity_history", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("changes"))
 
     def save_model(self, request, obj, form, change):
         # The form already checked the Art. 9 rule against the submitted categories; M2M are saved after.

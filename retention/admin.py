@@ -1,20 +1,31 @@
 """Retention in the admin: rules on the activity page and in their own list; legal holds (placed and
 released through the services); runs, tombstones and the erasure feed, read-only evidence."""
 
+from collections import defaultdict
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
-from django.db.models import Exists, OuterRef
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from processing.admin import ProcessingActivityAdmin
+from processing.models import Controller, ProcessingActivity
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.scope import scope_q, scoped, visible_controller_ids
 from subjects.admin import PersonalDataRecordAdmin
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 
+from . import engine
 from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, Tombstone
+from .review import flagged_records_hold, flagged_records_release
 from .selectors import held_q
 from .services import legal_hold_place, legal_hold_release, record_update_dates
 
@@ -38,9 +49,16 @@ ProcessingActivityAdmin.inlines = [*ProcessingActivityAdmin.inlines, RetentionRu
 
 
 @admin.register(RetentionRule)
-class RetentionRuleAdmin(SimpleHistoryAdmin):
+class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
+    controller_paths = ("activity__controller",)
     list_display = ("activity", "rule_sentence", "trigger", "action", "grace_days", "statutory")
-    list_filter = ("trigger", "action", "statutory", "duration_unit", "activity__controller")
+    list_filter = (
+        ("activity__controller", RelatedInScopeListFilter),
+        "trigger",
+        "action",
+        "statutory",
+        "duration_unit",
+    )
     search_fields = ("activity__reference", "activity__name", "activity__name_en", "legal_reference", "note")
     list_select_related = ("activity", "activity__controller", "data_category")
     autocomplete_fields = ("activity", "data_category")
@@ -92,13 +110,51 @@ class LegalHoldForm(forms.ModelForm):
         return cleaned
 
 
+HOLD_CONTROLLER_PATHS = ("controller", "activity__controller", "subject__controller", "record__activity__controller")
+
+
+class HoldStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("in_force", _("in force")), ("released", _("released")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "in_force":
+            return queryset.in_force()
+        if self.value() == "released":
+            return queryset.filter(released_at__isnull=False)
+        return queryset
+
+
+class HoldControllerFilter(admin.SimpleListFilter):
+    """Holds covering anything of one controller, whatever their scope (the dashboard links here)."""
+
+    title = _("controller")
+    parameter_name = "controller"
+
+    def lookups(self, request, model_admin):
+        return [(str(c.pk), c.name) for c in scoped(Controller.objects.all(), request.user, "pk")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            pk = int(self.value())
+            condition = Q()
+            for path in HOLD_CONTROLLER_PATHS:
+                condition |= Q(**{f"{path}__pk": pk})
+            return queryset.filter(condition)
+        return queryset
+
+
 @admin.register(LegalHold)
-class LegalHoldAdmin(admin.ModelAdmin):
+class LegalHoldAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     """Place a hold with the add form; release with the list action. Both go through the services."""
 
+    controller_paths = HOLD_CONTROLLER_PATHS
     form = LegalHoldForm
     list_display = ("id", "scope_display", "reason_short", "placed_by", "placed_at", "released_at", "released_by")
-    list_filter = (("released_at", admin.EmptyFieldListFilter), "activity__controller")
+    list_filter = (HoldStateFilter, HoldControllerFilter)
     search_fields = ("reason",)
     list_select_related = ("placed_by", "released_by")
     raw_id_fields = ("subject", "record")
@@ -153,7 +209,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)d hold(s) released; the next sweep takes what they held.") % {"n": released})
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     """Evidence: nobody adds, changes or deletes it by hand."""
 
     def has_add_permission(self, request):
@@ -168,6 +224,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(ReadOnlyAdmin):
+
+    def controller_scope(self, request):
+        # A run limited to no controller swept them all: a limited user sees it too.
+        condition = super().controller_scope(request)
+        return condition if condition is None else condition | Q(controller__isnull=True)
     list_display = (
         "id",
         "started_at",
@@ -182,7 +243,8 @@ class RetentionRunAdmin(ReadOnlyAdmin):
         "errors",
         "origin",
     )
-    list_filter = ("status", "dry_run", "controller", "origin")
+    list_filter = ("status", "dry_run", ("controller", RelatedInScopeListFilter), "origin")
+    search_fields = ("=id", "origin")
     list_select_related = ("controller",)
     date_hierarchy = "started_at"
     fields = (
@@ -220,6 +282,7 @@ class RetentionRunAdmin(ReadOnlyAdmin):
 
 @admin.register(Tombstone)
 class TombstoneAdmin(ReadOnlyAdmin):
+    controller_paths = ("activity__controller",)
     list_display = ("sequence", "erased_at", "action", "record_id", "activity_id", "data_category_id", "rule_id", "run")
     list_filter = ("action", "source_system")
     search_fields = ("=record_id", "=hash")
@@ -237,6 +300,164 @@ class TombstoneAdmin(ReadOnlyAdmin):
 
 @admin.register(ErasureNotice)
 class ErasureNoticeAdmin(ReadOnlyAdmin):
+
+    def controller_scope(self, request):
+        # A feed line names no activity; its tombstone (same record id) does.
+        ids = visible_controller_ids(request.user)
+        if ids is None:
+            return None
+        return Q(record_id__in=Tombstone.objects.filter(activity__controller__in=ids).values("record_id"))
     list_display = ("id", "source_system", "record_id", "action", "erased_at", "confirmed_at")
     list_filter = ("source_system", "action", ("confirmed_at", admin.EmptyFieldListFilter))
+    search_fields = ("=record_id", "source_system")
     date_hierarchy = "erased_at"
+
+
+# --- the review queue: flagged records, grouped by activity and rule ------------------------------
+
+REVIEW_SHOWN_PER_GROUP = 25
+REVIEW_ACTIONS = {
+    "hold": ("retention.add_legalhold", _("Place a legal hold")),
+    "release": ("subjects.change_personaldatarecord", _("Let erasure proceed at the next sweep")),
+}
+
+
+class ReviewConfirmForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the hold"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=_("Litigation, an investigation, a request of the data subject, ..."),
+    )
+
+
+def _flagged(request):
+    records = PersonalDataRecord.objects.filter(status=RecordStatus.FLAGGED)
+    condition = scope_q(request.user, "activity__controller")
+    return records if condition is None else records.filter(condition)
+
+
+def _review_selection(request, flagged):
+    """The records a POST names: single records (``record``) and whole groups (``group`` = activity:rule)."""
+    ids = [int(pk) for pk in request.POST.getlist("record") if pk.isdigit()]
+    condition = Q(pk__in=ids)
+    for group in request.POST.getlist("group"):
+        activity, _sep, rule = group.partition(":")
+        if activity.isdigit():
+            condition |= Q(activity_id=int(activity), expiry_rule_id=int(rule) if rule.isdigit() else None)
+    return flagged.filter(condition)
+
+
+def _review_groups(flagged, controller_id=None):
+    """Groups (activity, deciding rule) with counts and erasure dates, and their first records: three
+    queries, however many records are flagged."""
+    if controller_id:
+        flagged = flagged.filter(activity__controller_id=controller_id)
+    held = flagged.filter(held_q())
+    rows = list(
+        flagged.values("activity_id", "expiry_rule_id")
+        .annotate(n=Count("pk"), first=Min("erase_after"), last=Max("erase_after"))
+        .order_by("activity_id", "expiry_rule_id")
+    )
+    activities = ProcessingActivity.objects.select_related("controller").in_bulk([r["activity_id"] for r in rows])
+    rules = RetentionRule.objects.in_bulk([r["expiry_rule_id"] for r in rows if r["expiry_rule_id"]])
+    shown = (
+        flagged.annotate(
+            is_held=Exists(held.filter(pk=OuterRef("pk"))),
+            review_rank=Window(
+                RowNumber(), partition_by=[F("activity_id"), F("expiry_rule_id")], order_by=[F("erase_after"), F("pk")]
+            ),
+        )
+        .select_related("data_category")
+        .order_by("activity_id", "expiry_rule_id", "erase_after", "pk")
+    )
+    members = defaultdict(list)
+    for record in shown.filter(review_rank__lte=REVIEW_SHOWN_PER_GROUP):
+        members[(record.activity_id, record.expiry_rule_id)].append(record)
+    groups = []
+    for row in rows:
+        key = (row["activity_id"], row["expiry_rule_id"])
+        rule = rules.get(row["expiry_rule_id"])
+        groups.append(
+            {
+                "key": f"{key[0]}:{key[1] or ''}",
+                "activity": activities.get(row["activity_id"]),
+                "rule": rule,
+                "sentence": rule.sentence() if rule else _("no deciding rule"),
+                "erases": bool(rule and rule.action in engine.ERASING_ACTIONS),
+                "count": row["n"],
+                "first": row["first"],
+                "last": row["last"],
+                "records": members.get(key, []),
+                "more": row["n"] - len(members.get(key, [])),
+            }
+        )
+    return groups
+
+
+def retention_review_view(request):
+    """The review queue: flagged records by activity and rule, the rule's sentence and the erasure date;
+    hold them or let their erasure proceed, after a confirmation page. Never shows a payload."""
+    if not request.user.has_perm("subjects.view_personaldatarecord"):
+        raise PermissionDenied
+    flagged = _flagged(request)
+    controllers = scoped(Controller.objects.order_by("name"), request.user, "pk")
+    controller = request.GET.get("controller", "")
+    controller_id = int(controller) if controller.isdigit() and controllers.filter(pk=controller).exists() else None
+    context = {**admin.site.each_context(request), "opts": PersonalDataRecord._meta}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in REVIEW_ACTIONS:
+            messages.error(request, _("Choose what to do with the selected records."))
+            return HttpResponseRedirect(request.get_full_path())
+        if not request.user.has_perm(REVIEW_ACTIONS[action][0]):
+            raise PermissionDenied
+        selection = _review_selection(request, flagged)
+        form = ReviewConfirmForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and (action == "release" or form.is_valid()):
+            if action == "hold":
+                holds = flagged_records_hold(records=selection, reason=form.cleaned_data["reason"], actor=request.user)
+                messages.success(request, _("%(n)d legal hold(s) placed.") % {"n": len(holds)})
+            else:
+                outcome = flagged_records_release(records=selection, actor=request.user)
+                messages.success(
+                    request,
+                    _("Erasure approved for %(n)d record(s); the next sweep erases them. %(skipped)d skipped "
+                      "(held, no longer flagged, or their rule only flags).")
+                    % {"n": outcome.done, "skipped": outcome.skipped},
+                )
+            return HttpResponseRedirect(request.get_full_path())
+        if not selection.exists():
+            messages.warning(request, _("Select at least one record or group."))
+            return HttpResponseRedirect(request.get_full_path())
+        summary = list(
+            selection.values("activity__reference", "activity__controller__name", "expiry_rule_id")
+            .annotate(n=Count("pk"))
+            .order_by("activity__controller__name", "activity__reference")
+        )
+        rules = RetentionRule.objects.in_bulk([row["expiry_rule_id"] for row in summary if row["expiry_rule_id"]])
+        for row in summary:
+            rule = rules.get(row["expiry_rule_id"])
+            row["sentence"] = rule.sentence() if rule else ""
+        context.update(
+            {
+                "title": _("Confirm: %(action)s") % {"action": REVIEW_ACTIONS[action][1]},
+                "action": action,
+                "action_label": REVIEW_ACTIONS[action][1],
+                "form": form,
+                "summary": summary,
+                "total": sum(row["n"] for row in summary),
+                "records": request.POST.getlist("record"),
+                "groups": request.POST.getlist("group"),
+            }
+        )
+        return TemplateResponse(request, "admin/retention/review_confirm.html", context)
+    context.update(
+        {
+            "title": _("Review flagged records"),
+            "groups": _review_groups(flagged, controller_id),
+            "controllers": controllers,
+            "selected": controller_id,
+            "actions": [(key, label) for key, (perm, label) in REVIEW_ACTIONS.items() if request.user.has_perm(perm)],
+        }
+    )
+    return TemplateResponse(request, "admin/retention/review.html", context)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from processing.admin import ControllerAdmin
 from processing.models import Controller
+from ropa.access.scope import scoped, visible_controller_ids
 from ropa.exports import LANGUAGES, ExportError, export_register
 from ropa.exports.completeness import activity_gaps, controller_gaps
 from ropa.exports.labels import STATUS, choice
@@ -71,17 +72,25 @@ class RegisterExportForm(forms.Form):
     )
 
 
+def _scoped_form(form: RegisterExportForm, request) -> RegisterExportForm:
+    form.fields["controller"].queryset = scoped(Controller.objects.order_by("name"), request.user, "pk")
+    return form
+
+
 def register_export_view(request):
-    """The export form; submitted (GET, it changes nothing) it answers with the file."""
+    """The export form; submitted (GET, it changes nothing) it answers with the file. A user limited to
+    some controllers exports those (all of them when none is ticked), never another."""
     _check_access(request)
+    visible = visible_controller_ids(request.user)
     if "fmt" in request.GET:
-        form = RegisterExportForm(request.GET)
+        form = _scoped_form(RegisterExportForm(request.GET), request)
         if form.is_valid():
             data = form.cleaned_data
+            wanted = list(data["controller"]) or (None if visible is None else sorted(visible))
             try:
                 export = export_register(
                     fmt=data["fmt"],
-                    controller=list(data["controller"]) or None,
+                    controller=wanted,
                     as_of=data["as_of"],
                     lang=data["lang"],
                 )
@@ -92,7 +101,10 @@ def register_export_view(request):
                     export.file, as_attachment=True, filename=export.filename, content_type=export.content_type
                 )
     else:
-        form = RegisterExportForm(initial={"lang": _language(), "controller": request.GET.getlist("controller")})
+        form = _scoped_form(
+            RegisterExportForm(initial={"lang": _language(), "controller": request.GET.getlist("controller")}),
+            request,
+        )
     context = {
         **admin.site.each_context(request),
         "title": _("Export the register"),
@@ -106,13 +118,17 @@ def register_completeness_view(request):
     """Every activity with the Art. 30 items it lacks (by default only the incomplete ones)."""
     _check_access(request)
     language = _language()
-    controllers = Controller.objects.order_by("name")
+    visible = visible_controller_ids(request.user)
+    everything = None if visible is None else sorted(visible)
+    controllers = scoped(Controller.objects.order_by("name"), request.user, "pk")
     selected = request.GET.get("controller") or ""
+    if selected and not controllers.filter(**{"pk" if selected.isdigit() else "key": selected}).exists():
+        selected = ""
     show_all = request.GET.get("all") == "1"
     try:
-        snapshot = register_snapshot(controller=[selected] if selected else None)
+        snapshot = register_snapshot(controller=[selected] if selected else everything)
     except ExportError:
-        snapshot = register_snapshot()
+        snapshot = register_snapshot(controller=everything)
         selected = ""
     rows, controller_rows, total = [], [], 0
     for controller in snapshot.controllers:
@@ -166,3 +182,7 @@ def export_register_action(modeladmin, request, queryset):
 
 # Exports build on the register; the register does not know about exports.
 ControllerAdmin.actions = [*(ControllerAdmin.actions or ()), export_register_action]
+
+# The admin is the whole site: no "View site" link leading back to it.
+admin.site.site_url = None
+admin.site.index_title = _("Dashboard")

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "subjects",
     "ropa.api",
     "ropa.audit",
+    "ropa.access",  # last: its post_migrate refreshes the role groups once every app's permissions exist
 ]
 
 MIDDLEWARE = [
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ropa.access.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,6 +115,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["ropa.formats"]  # English dates as in Europe (day/month, 24 h); nl and fr are Django's
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True

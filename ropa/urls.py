@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from retention.admin import retention_review_view
+
+from .access.views import set_language
 from .admin import register_completeness_view, register_export_view
 from .health import healthz
 
@@ -15,6 +18,9 @@ urlpatterns = [
         admin.site.admin_view(register_completeness_view),
         name="register-completeness",
     ),
+    path("admin/retention/review/", admin.site.admin_view(retention_review_view), name="retention-review"),
     path("admin/", admin.site.urls),
+    # The language picker in the admin header: Django's set_language, remembered on the user.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", include("ropa.api.urls")),
 ]

@@ -15,8 +15,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.scope import may_see_personal_data
+
 from . import rules, selectors, services
-from .choices import PACKAGE_REQUEST_TYPES, RequestStatus, RequestType
+from .choices import PACKAGE_REQUEST_TYPES, RecordStatus, RequestStatus, RequestType
 from .models import (
     BY_URGENCY,
     ConsentRecord,
@@ -28,12 +31,18 @@ from .models import (
 
 
 @admin.register(DataSubject)
-class DataSubjectAdmin(admin.ModelAdmin):
+class DataSubjectAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_display = ("key", "controller", "created_at")
-    list_filter = ("controller",)
-    search_fields = ("key",)
+    list_filter = (("controller", RelatedInScopeListFilter),)
+    search_fields = ("=key",)
     list_select_related = ("controller",)
     readonly_fields = ("controller", "key", "identifiers", "created_at")
+
+    def get_fields(self, request, obj=None):
+        # The identifiers are personal data: the DPO's to read, on this page only.
+        if may_see_personal_data(request.user):
+            return self.readonly_fields
+        return ("controller", "key", "created_at")
 
     def has_add_permission(self, request):
         return False
@@ -52,8 +61,36 @@ class TriggerDatesMixin:
     )
 
 
+class DueFilter(admin.SimpleListFilter):
+    """When retention runs out: overdue, within 30 or 90 days, or in one month (``YYYY-MM``, the dashboard's
+    chart links there). Records still active; flagged and erased ones have their own status."""
+
+    title = _("retention runs out")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return (("overdue", _("already")), ("30", _("within 30 days")), ("90", _("within 90 days")))
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        now = timezone.now()
+        active = queryset.filter(status=RecordStatus.ACTIVE)
+        if value == "overdue":
+            return active.filter(expires_at__lte=now)
+        if value in ("30", "90"):
+            return active.filter(expires_at__gt=now, expires_at__lte=now + dt.timedelta(days=int(value)))
+        if len(value) == 7 and value[4] == "-" and value.replace("-", "").isdigit():
+            year, month = int(value[:4]), int(value[5:])
+            if 1 <= month <= 12:
+                start = dt.datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+                end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
+                return active.filter(expires_at__gte=max(start, now), expires_at__lt=end)
+        return queryset
+
+
 @admin.register(PersonalDataRecord)
-class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
+class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, admin.ModelAdmin):
+    controller_paths = ("activity__controller",)
     list_display = (
         "id",
         "source_system",
@@ -68,10 +105,11 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
     )
     list_filter = (
         "status",
+        DueFilter,
         ("restricted_at", admin.EmptyFieldListFilter),
-        "activity__controller",
-        "activity",
-        "data_category",
+        ("activity__controller", RelatedInScopeListFilter),
+        ("activity", RelatedInScopeListFilter),
+        ("data_category", RelatedInScopeListFilter),
         "source_system",
     )
     search_fields = ("=id", "=external_id", "=subject__key")
@@ -98,6 +136,12 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
+        # The payload is personal data: the DPO's to read, on the record's own page only.
+        personal = (
+            ((_("Personal data"), {"fields": ("payload",), "classes": ("collapse",)}),)
+            if may_see_personal_data(request.user)
+            else ()
+        )
         return (
             (None, {"fields": ("subject", "activity", "data_category", "retention_rule")}),
             (_("Source"), {"fields": ("source_system", "external_id")}),
@@ -107,7 +151,7 @@ class PersonalDataRecordAdmin(TriggerDatesMixin, admin.ModelAdmin):
             ),
             (_("Restriction of processing (Art. 18)"), {"fields": ("restricted_at", "restricted_by")}),
             (_("Dates retention rules read"), {"fields": self.date_fields}),
-            (_("Personal data"), {"fields": ("payload",), "classes": ("collapse",)}),
+            *personal,
             (_("Bookkeeping"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
         )
 
@@ -132,13 +176,18 @@ class ConsentRecordForm(forms.ModelForm):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     """Consents are recorded here (or by a source system over the API) and withdrawn with the action; a
     withdrawal moves the retention of the person's records under the purpose."""
 
     form = ConsentRecordForm
+    controller_paths = ("subject__controller",)
     list_display = ("id", "subject", "controller", "purpose", "given_at", "withdrawn_at", "source", "evidence_version")
-    list_filter = ("subject__controller", ("withdrawn_at", admin.EmptyFieldListFilter), "source")
+    list_filter = (
+        ("subject__controller", RelatedInScopeListFilter),
+        ("withdrawn_at", admin.EmptyFieldListFilter),
+        "source",
+    )
     search_fields = ("=subject__key", "=id")
     list_select_related = ("subject__controller", "purpose")
     raw_id_fields = ("subject", "purpose")
@@ -285,14 +334,14 @@ class CompleteForm(ReasonForm):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(admin.ModelAdmin):
+class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     """Requests by urgency (open ones first, overdue leading), with the days left. The buttons on a
     request's page call the services: ask for proof of identity, verify it, extend, complete, reject,
     lift a restriction, download the package."""
 
     change_form_template = "admin/subjects/datasubjectrequest/change_form.html"
     list_display = ("id", "type", "controller", "subject", "status", "received_on", "due_on", "days_left_display")
-    list_filter = (DeadlineFilter, "controller", "type", "status")
+    list_filter = (DeadlineFilter, ("controller", RelatedInScopeListFilter), "type", "status")
     search_fields = ("=id", "=subject__key")
     list_select_related = ("controller", "subject")
     raw_id_fields = ("subject",)

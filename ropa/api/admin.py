@@ -3,8 +3,12 @@ revoke. The admin and ``manage.py issue_token`` issue through the same service."
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.scope import visible_controller_ids
 
 from .models import ApiToken
 from .roles import Role
@@ -58,9 +62,9 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "token_key", "role", "scope", "source_system", "state", "expiry", "last_used_at", "user")
-    list_filter = (TokenStateFilter, "role", "source_system", "controllers")
+    list_filter = (TokenStateFilter, "role", "source_system", ("controllers", RelatedInScopeListFilter))
     search_fields = ("name", "token_key", "source_system", "user__username")
     list_select_related = ("user",)
     filter_horizontal = ("controllers",)
@@ -92,6 +96,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()
+
+    def controller_scope(self, request):
+        # A limited user sees the tokens scoped to some of its controllers, never the unscoped ones.
+        ids = visible_controller_ids(request.user)
+        if ids is None:
+            return None
+        return Q(pk__in=ApiToken.objects.filter(controllers__in=ids).values("pk"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("controllers")

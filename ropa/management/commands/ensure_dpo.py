@@ -4,11 +4,17 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+
+from ropa.access.groups import DPO_GROUP, ensure_groups
 
 
 class Command(BaseCommand):
-    help = "Create (once) a DPO superuser for local use and print its login. Refused when DJANGO_DEBUG=false."
+    help = (
+        "Create (once) a DPO superuser for local use, in the DPO group (refreshing the role groups), and print "
+        "its login. Refused when DJANGO_DEBUG=false."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="dpo")
@@ -28,5 +34,7 @@ class Command(BaseCommand):
             user.save()
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
+        ensure_groups()
+        user.groups.add(Group.objects.get(name=DPO_GROUP))
         password = password_file.read_text().strip()
         self.stdout.write(self.style.SUCCESS(f"Log in at {url} as {username} / {password}"))

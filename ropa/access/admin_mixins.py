@@ -1,0 +1,82 @@
+"""One mixin, applied to every ModelAdmin of the register: a user limited to some controllers
+(``ControllerAccess``) sees, opens and picks only those controllers' objects."""
+
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import ForeignKey, ManyToManyField, Q
+from django.http import Http404
+
+from processing.models import Controller, ProcessingActivity
+
+from .scope import scope_q, visible_controller_ids
+
+
+class HistoryRevertGuardMixin:
+    """django-simple-history lets anyone who may view an object POST an old version back: reverting is a
+    change, so it needs the change permission."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
+
+
+class ControllerScopedAdminMixin(HistoryRevertGuardMixin):
+    """``controller_paths``: lookups from the model to its controller (``("pk",)`` for the controller itself).
+    Objects outside the scope are left out of the list and answer 404 on their own page."""
+
+    controller_paths: tuple[str, ...] = ("controller",)
+
+    def controller_scope(self, request) -> Q | None:
+        """The filter for the user's controllers, ``None`` when the user is not limited."""
+        return scope_q(request.user, *self.controller_paths)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        condition = self.controller_scope(request)
+        return queryset if condition is None else queryset.filter(condition)
+
+    def _check_in_scope(self, request, object_id) -> None:
+        # The history pages fall back to old versions of objects the list does not show: not for a limited user.
+        limited = visible_controller_ids(request.user) is not None
+        if limited and not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
+
+    def _limit_choices(self, db_field, request, kwargs):
+        ids = visible_controller_ids(request.user)
+        if ids is None:
+            return
+        model = db_field.remote_field.model
+        if model is Controller:
+            kwargs["queryset"] = Controller.objects.filter(pk__in=ids)
+        elif model is ProcessingActivity:
+            kwargs["queryset"] = ProcessingActivity.objects.filter(controller_id__in=ids)
+        elif any(f.name == "controller" and isinstance(f, ForeignKey) for f in model._meta.get_fields()):
+            kwargs["queryset"] = model._default_manager.filter(controller_id__in=ids)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._limit_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if isinstance(db_field, ManyToManyField):
+            self._limit_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class RelatedInScopeListFilter(RelatedOnlyFieldListFilter):
+    """Offers only the related objects the list holds (so a limited user is never shown other controllers'
+    names), and keeps filtering by a chosen one even when it is the only choice: Django drops a filter
+    with fewer than two choices, and with it the filtering the dashboard's links ask for."""
+
+    def has_output(self):
+        return bool(self.lookup_val or self.lookup_val_isnull) or super().has_output()

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccessConfig(AppConfig):
+    """Who may see what in the admin: the DPO and Auditor groups, per-user controller scopes, languages."""
+
+    name = "ropa.access"
+    label = "access"
+    verbose_name = _("Access and preferences")
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the login receiver
+        from .groups import groups_after_migrate
+
+        # New models (and their permissions) appear with later migrations: keep the groups in step.
+        post_migrate.connect(groups_after_migrate, dispatch_uid="ropa.access.groups")
