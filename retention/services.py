@@ -385,6 +385,20 @@ class _Sweep:
             field = {"flag": "flagged", "anonymise": "anonymised", "delete": "deleted"}[action]
             setattr(self.run, field, getattr(self.run, field) + n)
 
+    def _counted(self) -> tuple:
+        return (
+            self.run.flagged,
+            self.run.anonymised,
+            self.run.deleted,
+            {rule: dict(actions) for rule, actions in self.counts.items()},
+        )
+
+    def _recount(self, counted: tuple) -> None:
+        self.run.flagged, self.run.anonymised, self.run.deleted, counts = counted
+        self.counts.clear()
+        for rule, actions in counts.items():
+            self.counts[rule].update(actions)
+
     def _save_counts(self) -> None:
         self.run.counts = {rule: dict(actions) for rule, actions in sorted(self.counts.items())}
         self.run.heartbeat_at = timezone.now()
@@ -408,16 +422,22 @@ class _Sweep:
                 return False
             window_end = last + self.batch_size * WINDOW_BATCHES
             started = time.monotonic()
-            with transaction.atomic():
-                _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
-                page = (
-                    candidates.filter(pk__gt=last, pk__lte=window_end)
-                    .order_by("pk")
-                    .select_for_update(skip_locked=True, of=("self",))
-                )
-                taken = step(page)
-                if taken:
-                    self._save_counts()
+            counted = self._counted()
+            try:
+                with transaction.atomic():
+                    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+                    page = (
+                        candidates.filter(pk__gt=last, pk__lte=window_end)
+                        .order_by("pk")
+                        .select_for_update(skip_locked=True, of=("self",))
+                    )
+                    taken = step(page)
+                    if taken:
+                        self._save_counts()
+            except DatabaseError:
+                # The batch rolled back: so do the counts it added, or the run would claim its work.
+                self._recount(counted)
+                raise
             # Measured to the end of the commit; saved with the run's next counts and at its end.
             self.run.longest_batch_ms = max(self.run.longest_batch_ms, int((time.monotonic() - started) * 1000))
             # A full batch may leave more in the window; a short one means the window is done, and an

@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from retention import services
 from retention.models import ErasureNotice, RetentionRun, RunStatus, Tombstone
 from retention.selectors import tombstone_chain_problems
 from retention.services import legal_hold_place, record_expiry_recompute
@@ -41,7 +42,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, avai
 REDIS_SERVER = "redis-server"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: worker and beat processes must share the test database and its row locks")
@@ -97,7 +98,7 @@ class Processes:
 
 
 @pytest.fixture
-def processes(tmp_path):
+def processes(_postgres_only, tmp_path):
     procs = Processes(tmp_path)
     try:
         yield procs
@@ -430,3 +431,26 @@ def test_two_beats_at_once_sweep_side_by_side_without_erasing_twice(processes, r
     overlapping = [(a, b) for a, b in itertools.pairwise(erasing) if b.started_at < a.finished_at]
     assert overlapping, "no two sweeps overlapped"
     data.assert_consistent()
+
+
+def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch):
+    """What the dropped connection above can hit: a batch counts its erasures, then fails before committing.
+    The failed run must count only its committed batches. (Here the failure is forced, on any database.)"""
+    data = Data(due=60, not_due=0, held=0)
+    real_insert, calls = services._insert_rows, []
+
+    def insert_failing_on_the_second_tombstone_batch(model, columns, rows):
+        if model is Tombstone:
+            calls.append(len(rows))
+            if len(calls) == 2:
+                raise OperationalError("server closed the connection unexpectedly")
+        real_insert(model, columns, rows)
+
+    monkeypatch.setattr(services, "_insert_rows", insert_failing_on_the_second_tombstone_batch)
+    run = services.retention_enforce(now=timezone.now(), batch_size=20)
+
+    assert run.status == RunStatus.FAILED and run.errors == 1
+    assert Tombstone.objects.count() == 20 and data.left() == 40
+    run.refresh_from_db()
+    assert (run.flagged, run.anonymised + run.deleted) == (60, 20)
+    assert sum(n for actions in run.counts.values() for action, n in actions.items() if action != "flag") == 20
