@@ -42,6 +42,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Min
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from processing.models import Controller, DataCategory, ProcessingActivity
 from subjects.choices import RecordStatus
@@ -317,6 +318,36 @@ def erasure_confirm(*, source_system: str, external_ids: list[str], now: dt.date
     ).update(confirmed_at=now or timezone.now(), external_id=None)
 
 
+# --- erasing -----------------------------------------------------------------------------------------
+
+
+def record_ref(source_system: str, external_id: str | None) -> str:
+    """What a tombstone keeps to recognise its record after a restore: a keyed hash of the source system and
+    its id, so the tombstone holds no identifier (blank when the record had no id left)."""
+    if external_id is None:
+        return ""
+    return salted_hmac("ropa.retention.record_ref", f"{source_system}\n{external_id}", algorithm="sha256").hexdigest()
+
+
+def records_erase(
+    *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
+) -> None:
+    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep, and
+    re-erasure after a restore (``journal.erasures_reapply``). Callers lock, check holds and write evidence."""
+    if by_action.get("anonymise"):
+        # Statistics stay (activity, category, dates, source system); whatever identifies goes.
+        PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
+            status=RecordStatus.ERASED,
+            erased_at=erased_at,
+            payload=None,
+            subject=None,
+            external_id=None,
+            updated_at=now or erased_at,
+        )
+    if by_action.get("delete"):
+        PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+
+
 # --- the sweep -------------------------------------------------------------------------------------
 
 
@@ -488,18 +519,7 @@ class _Sweep:
         by_action = defaultdict(list)
         for row in rows:
             by_action[row[2]].append(row[0])
-        if by_action["anonymise"]:
-            # Statistics stay (activity, category, dates, source system); whatever identifies goes.
-            PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
-                status=RecordStatus.ERASED,
-                erased_at=now,
-                payload=None,
-                subject=None,
-                external_id=None,
-                updated_at=now,
-            )
-        if by_action["delete"]:
-            PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+        records_erase(by_action=by_action, erased_at=now)
         _insert_rows(
             ErasureNotice,
             ("source_system", "external_id", "record_id", "action", "erased_at"),
@@ -510,7 +530,7 @@ class _Sweep:
         head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
         sequence, previous = head if head else (0, engine.GENESIS_HASH)
         tombstones = []
-        for pk, rule_id, action, activity_id, category_id, source_system, _ext in rows:
+        for pk, rule_id, action, activity_id, category_id, source_system, external_id in rows:
             sequence += 1
             fields = {
                 "sequence": sequence,
@@ -524,10 +544,10 @@ class _Sweep:
                 "erased_at": now,
             }
             digest = engine.tombstone_hash(fields, previous)
-            tombstones.append((*fields.values(), previous, digest))
+            tombstones.append((*fields.values(), previous, digest, record_ref(source_system, external_id)))
             previous = digest
             self._count(rule_id, action, 1)
-        _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash"), tombstones)
+        _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash", "record_ref"), tombstones)
         return [row[0] for row in rows]
 
     def real(self) -> bool:
@@ -573,9 +593,16 @@ def retention_enforce(
 ) -> RetentionRun:
     """Sweep once at ``now``: flag the records whose retention has run out (the DPO is mailed), then erase
     (anonymise or delete, per rule) the flagged ones whose grace period is over. Returns its RetentionRun:
-    ``finished``, or ``partial`` when the batch or time budget ran out first (run it again for the rest)."""
+    ``finished``, or ``partial`` when the batch or time budget ran out first (run it again for the rest).
+    Refuses (``RestorePending``) while the erasure journal is ahead of the database (docs/operations.md)."""
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
+    from .journal import RestorePending, journal_export_after_run, restore_pending
+
+    problem = restore_pending()
+    if problem:
+        # Runs and tombstones made now would collide with the ones the restore must put back.
+        raise RestorePending(problem)
     batch_size = batch_size or settings.ROPA_RETENTION_BATCH_SIZE
     retention_run_mark_interrupted()
     started = timezone.now()
@@ -606,6 +633,8 @@ def retention_enforce(
         run.save()
         if run.flagged and not dry_run:
             transaction.on_commit(lambda: retention_run_notify(run=run))
+    if run.anonymised + run.deleted:
+        journal_export_after_run(run=run)
     logger.info(
         "retention run %s %s: flagged %s, anonymised %s, deleted %s, held %s",
         run.pk,

@@ -213,6 +213,9 @@ ROPA_RETENTION_TASK_MAX_SECONDS = env.int("ROPA_RETENTION_TASK_MAX_SECONDS", def
 # A run silent for this long died with its worker and is marked interrupted by the next sweep.
 ROPA_RETENTION_STALE_AFTER = env.int("ROPA_RETENTION_STALE_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
 ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE)
+# The erasure journal (docs/operations.md): every tombstone, appended after each sweep to a file kept apart from
+# the database backups, so that erasures made after a backup are re-applied when it is restored. Empty: off.
+ROPA_ERASURE_JOURNAL = env.str("ROPA_ERASURE_JOURNAL", default="")
 ROPA_BASE_URL = env.str("ROPA_BASE_URL", default="http://127.0.0.1:8000")  # for links in mails to the DPO
 
 # REST API (/api/v1/, ropa/api). Knox stores only token digests; ropa.api.ApiToken adds each token's scope.

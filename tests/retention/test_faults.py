@@ -29,6 +29,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from retention import services
+from retention.journal import journal_read, restore_pending
 from retention.models import ErasureNotice, RetentionRun, RunStatus, Tombstone
 from retention.selectors import tombstone_chain_problems
 from retention.services import legal_hold_place, record_expiry_recompute
@@ -409,7 +410,8 @@ def test_redis_stopped_and_started_under_a_running_beat(processes, redis, tmp_pa
 def test_two_beats_at_once_sweep_side_by_side_without_erasing_twice(processes, redis, tmp_path):
     data = Data(due=3000)
     sweep_every_second()
-    env = celery_env(redis)
+    journal = tmp_path / "erasures.jsonl"  # both sweeps append to it after each run, one at a time
+    env = celery_env(redis, ROPA_ERASURE_JOURNAL=str(journal))
     for name in ("one", "two"):
         start_worker(processes, env, name)
     beats = [start_beat(processes, env, tmp_path, name) for name in ("beat-one", "beat-two")]
@@ -431,6 +433,10 @@ def test_two_beats_at_once_sweep_side_by_side_without_erasing_twice(processes, r
     overlapping = [(a, b) for a, b in itertools.pairwise(erasing) if b.started_at < a.finished_at]
     assert overlapping, "no two sweeps overlapped"
     data.assert_consistent()
+    _runs, tombstones = journal_read(journal)  # verifies the journal's chain
+    chain = Tombstone.objects.order_by("sequence").values_list("hash", flat=True)
+    assert [t["hash"] for t in tombstones] == list(chain)
+    assert restore_pending(journal) is None
 
 
 def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch):
