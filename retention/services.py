@@ -626,6 +626,9 @@ def retention_enforce(
         run.errors += 1
         run.error_log += f"{type(error).__name__} (SQLSTATE {getattr(error, 'sqlstate', None) or '?'})\n"
         status = RunStatus.FAILED
+        if not connection.in_atomic_block:
+            # A connection lost between batches stays broken; a new one records the failure.
+            connection.close_if_unusable_or_obsolete()
     with transaction.atomic():
         run.counts = {rule: dict(actions) for rule, actions in sorted(sweep.counts.items())}
         run.status, run.finished_at = status, timezone.now()

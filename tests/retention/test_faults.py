@@ -460,3 +460,19 @@ def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch)
     run.refresh_from_db()
     assert (run.flagged, run.anonymised + run.deleted) == (60, 20)
     assert sum(n for actions in run.counts.values() for action, n in actions.items() if action != "flag") == 20
+
+
+def test_a_connection_lost_between_batches_still_records_the_failed_run(_postgres_only, monkeypatch):
+    """The connection dropped outside a batch (the sweep's own reads): the run is still saved as failed."""
+    data = Data(due=40, not_due=0, held=0)
+
+    def terminate_own_connection(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(services._Sweep, "held_due", terminate_own_connection)
+    run = services.retention_enforce(now=timezone.now(), batch_size=20)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "SQLSTATE" in run.error_log
+    assert run.anonymised + run.deleted == Tombstone.objects.count() == 40 and data.left() == 0
