@@ -109,6 +109,7 @@ DATA = json.load(open(os.environ["LOAD_DATA"]))
 SYSTEM = {"Authorization": "Token " + DATA["system_token"]}
 DPO = {"Authorization": "Token " + DATA["dpo_token"]}
 MAX_REQUESTS = int(os.environ["LOAD_MAX_REQUESTS"])
+HEAVY = os.environ["LOAD_HEAVY"] == "1"  # exports, the register document and registrations
 sent, batches = itertools.count(1), itertools.count(1)
 environment = None
 
@@ -154,20 +155,28 @@ class Client(HttpUser):
 
     @task(1)
     def register_document(self):
+        if not HEAVY:
+            return
         self.client.get("/api/v1/register/", headers=DPO, name="register: JSON document")
 
     @task(1)
     def export_csv(self):
+        if not HEAVY:
+            return
         url = "/api/v1/register/export/?format=csv&controller=" + DATA["export_controller"]
         self.client.get(url, headers=DPO, name="export: CSV")
 
     @task(1)
     def export_xlsx(self):
+        if not HEAVY:
+            return
         url = "/api/v1/register/export/?format=xlsx&controller=" + DATA["export_controller"]
         self.client.get(url, headers=DPO, name="export: XLSX")
 
     @task(2)
     def register_batch(self):
+        if not HEAVY:
+            return
         n = next(batches)
         records = [
             {
@@ -285,6 +294,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=12, help="concurrent locust users")
     parser.add_argument("--seconds", type=int, default=60, help="how long the load runs at most")
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="no exports, register documents or registrations: reads alone"
+    )
     parser.add_argument("--sweep-after", type=float, default=5, help="seconds into the load the sweep starts")
     args = parser.parse_args()
 
@@ -330,7 +342,8 @@ def main() -> None:
              "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s", "--csv", str(work / "load"),
              "--only-summary", "--loglevel", "WARNING"],
             cwd=ROOT, env={**env, "LOAD_DATA": str(work / "data.json"),
-                           "LOAD_MAX_REQUESTS": str(args.max_requests)},
+                           "LOAD_MAX_REQUESTS": str(args.max_requests),
+                           "LOAD_HEAVY": "0" if args.reads_only else "1"},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(args.sweep_after)
