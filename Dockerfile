@@ -15,7 +15,7 @@ COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && DJANGO_DEBUG=true python manage.py collectstatic --no-input -v 0 \
     && DJANGO_DEBUG=true python manage.py compile_translations -v 0 \
-    && useradd --system --home /app ropa && mkdir -p /app/var && chown -R ropa /app/var
+    && useradd --system --home /app ropa && mkdir -p /app/var /app/journal && chown -R ropa /app/var /app/journal
 
 USER ropa
 EXPOSE 8000

@@ -355,6 +355,17 @@ class Tombstone(models.Model):
     hash = models.CharField(
         _("hash"), max_length=64, unique=True, help_text=_("SHA-256 of this tombstone's fields and the previous hash.")
     )
+    record_ref = models.CharField(
+        _("record reference"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # rows inserted by plain SQL (COPY) without it stay valid
+        help_text=_(
+            "Keyed hash (HMAC-SHA256 under the secret key) of the source system and its id for the record: "
+            "recognises the record again after a restore from a backup, without holding its id. Not in the chain hash."
+        ),
+    )
 
     class Meta:
         ordering = ["-sequence"]

@@ -45,6 +45,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from processing.models import Controller, DataCategory, ProcessingActivity
 from subjects.choices import RecordStatus
@@ -377,7 +378,13 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     all others deleted. The erasure is evidenced like a sweep's: a run (origin ``request``), one tombstone
     and one erasure-feed line per record. Returns ``{"erased": [...], "kept": [...], "run": id}``, each
     line with ids, category, action or reason: never personal data values."""
+    from .journal import journal_export_after_run, restore_pending
+
     now = now or timezone.now()
+    problem = restore_pending()
+    if problem:
+        # As for a sweep: tombstones made now would collide with the ones the restore must put back.
+        raise ValidationError({"subject": f"Erasure refused until the restore is complete: {problem}"})
     # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
     _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
     records = list(
@@ -447,8 +454,43 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
     run.heartbeat_at = run.finished_at
     run.save()
+    if erase_rows:
+        transaction.on_commit(lambda: journal_export_after_run(run=run))
     logger.info("erasure request run %s: erased %s, kept %s", run.pk, len(erased), len(kept))
     return {"run": run.pk, "erased": erased, "kept": kept}
+
+
+# --- erasing -----------------------------------------------------------------------------------------
+
+
+def record_ref(source_system: str, external_id: str | None) -> str:
+    """What a tombstone keeps to recognise its record after a restore: a keyed hash of the source system and
+    its id, so the tombstone holds no identifier (blank when the record had no id left)."""
+    if external_id is None:
+        return ""
+    return salted_hmac("ropa.retention.record_ref", f"{source_system}\n{external_id}", algorithm="sha256").hexdigest()
+
+
+def records_erase(
+    *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
+) -> None:
+    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep and an
+    erasure request (through ``_erase_rows``), and re-erasure after a restore (``journal.erasures_reapply``).
+    Callers lock, check holds and write evidence."""
+    if by_action.get("anonymise"):
+        # Statistics stay (activity, category, dates, source system); whatever identifies goes.
+        PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
+            status=RecordStatus.ERASED,
+            erased_at=erased_at,
+            payload=None,
+            subject=None,
+            external_id=None,
+            restricted_at=None,
+            restricted_by=None,
+            updated_at=now or erased_at,
+        )
+    if by_action.get("delete"):
+        PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -474,20 +516,7 @@ def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> No
     by_action = defaultdict(list)
     for row in rows:
         by_action[row[2]].append(row[0])
-    if by_action["anonymise"]:
-        # Statistics stay (activity, category, dates, source system); whatever identifies goes.
-        PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
-            status=RecordStatus.ERASED,
-            erased_at=now,
-            payload=None,
-            subject=None,
-            external_id=None,
-            restricted_at=None,
-            restricted_by=None,
-            updated_at=now,
-        )
-    if by_action["delete"]:
-        PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+    records_erase(by_action=by_action, erased_at=now)
     _insert_rows(
         ErasureNotice,
         ("source_system", "external_id", "record_id", "action", "erased_at"),
@@ -498,7 +527,7 @@ def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> No
     head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
     sequence, previous = head if head else (0, engine.GENESIS_HASH)
     tombstones = []
-    for pk, rule_id, action, activity_id, category_id, source_system, _ext in rows:
+    for pk, rule_id, action, activity_id, category_id, source_system, external_id in rows:
         sequence += 1
         fields = {
             "sequence": sequence,
@@ -512,9 +541,9 @@ def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> No
             "erased_at": now,
         }
         digest = engine.tombstone_hash(fields, previous)
-        tombstones.append((*fields.values(), previous, digest))
+        tombstones.append((*fields.values(), previous, digest, record_ref(source_system, external_id)))
         previous = digest
-    _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash"), tombstones)
+    _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash", "record_ref"), tombstones)
 
 
 class _Budget:
@@ -582,6 +611,20 @@ class _Sweep:
             field = {"flag": "flagged", "anonymise": "anonymised", "delete": "deleted"}[action]
             setattr(self.run, field, getattr(self.run, field) + n)
 
+    def _counted(self) -> tuple:
+        return (
+            self.run.flagged,
+            self.run.anonymised,
+            self.run.deleted,
+            {rule: dict(actions) for rule, actions in self.counts.items()},
+        )
+
+    def _recount(self, counted: tuple) -> None:
+        self.run.flagged, self.run.anonymised, self.run.deleted, counts = counted
+        self.counts.clear()
+        for rule, actions in counts.items():
+            self.counts[rule].update(actions)
+
     def _save_counts(self) -> None:
         self.run.counts = {rule: dict(actions) for rule, actions in sorted(self.counts.items())}
         self.run.heartbeat_at = timezone.now()
@@ -605,16 +648,22 @@ class _Sweep:
                 return False
             window_end = last + self.batch_size * WINDOW_BATCHES
             started = time.monotonic()
-            with transaction.atomic():
-                _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
-                page = (
-                    candidates.filter(pk__gt=last, pk__lte=window_end)
-                    .order_by("pk")
-                    .select_for_update(skip_locked=True, of=("self",))
-                )
-                taken = step(page)
-                if taken:
-                    self._save_counts()
+            counted = self._counted()
+            try:
+                with transaction.atomic():
+                    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+                    page = (
+                        candidates.filter(pk__gt=last, pk__lte=window_end)
+                        .order_by("pk")
+                        .select_for_update(skip_locked=True, of=("self",))
+                    )
+                    taken = step(page)
+                    if taken:
+                        self._save_counts()
+            except DatabaseError:
+                # The batch rolled back: so do the counts it added, or the run would claim its work.
+                self._recount(counted)
+                raise
             # Measured to the end of the commit; saved with the run's next counts and at its end.
             self.run.longest_batch_ms = max(self.run.longest_batch_ms, int((time.monotonic() - started) * 1000))
             # A full batch may leave more in the window; a short one means the window is done, and an
@@ -699,9 +748,16 @@ def retention_enforce(
 ) -> RetentionRun:
     """Sweep once at ``now``: flag the records whose retention has run out (the DPO is mailed), then erase
     (anonymise or delete, per rule) the flagged ones whose grace period is over. Returns its RetentionRun:
-    ``finished``, or ``partial`` when the batch or time budget ran out first (run it again for the rest)."""
+    ``finished``, or ``partial`` when the batch or time budget ran out first (run it again for the rest).
+    Refuses (``RestorePending``) while the erasure journal is ahead of the database (docs/operations.md)."""
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
+    from .journal import RestorePending, journal_export_after_run, restore_pending
+
+    problem = restore_pending()
+    if problem:
+        # Runs and tombstones made now would collide with the ones the restore must put back.
+        raise RestorePending(problem)
     batch_size = batch_size or settings.ROPA_RETENTION_BATCH_SIZE
     retention_run_mark_interrupted()
     started = timezone.now()
@@ -725,6 +781,9 @@ def retention_enforce(
         run.errors += 1
         run.error_log += f"{type(error).__name__} (SQLSTATE {getattr(error, 'sqlstate', None) or '?'})\n"
         status = RunStatus.FAILED
+        if not connection.in_atomic_block:
+            # A connection lost between batches stays broken; a new one records the failure.
+            connection.close_if_unusable_or_obsolete()
     with transaction.atomic():
         run.counts = {rule: dict(actions) for rule, actions in sorted(sweep.counts.items())}
         run.status, run.finished_at = status, timezone.now()
@@ -732,6 +791,8 @@ def retention_enforce(
         run.save()
         if run.flagged and not dry_run:
             transaction.on_commit(lambda: retention_run_notify(run=run))
+    if run.anonymised + run.deleted:
+        journal_export_after_run(run=run)
     logger.info(
         "retention run %s %s: flagged %s, anonymised %s, deleted %s, held %s",
         run.pk,

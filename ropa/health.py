@@ -1,4 +1,5 @@
-"""Liveness and readiness: ``/healthz`` answers 200 when the database and the broker are reachable."""
+"""Liveness and readiness: ``/healthz`` answers 200 when the database and the broker are reachable, and no
+restore awaits the re-application of its erasures (docs/operations.md)."""
 
 from django.conf import settings
 from django.db import connection
@@ -27,9 +28,21 @@ def _broker_ok() -> bool:
         return False
 
 
+def _erasures_ok() -> bool:
+    """False while the erasure journal is ahead of the database: restored, not yet re-applied."""
+    from retention.journal import restore_pending
+
+    try:
+        return restore_pending() is None
+    except Exception:
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
+    if settings.ROPA_ERASURE_JOURNAL:
+        checks["erasures"] = checks["database"] and _erasures_ok()
     healthy = all(checks.values())
     return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

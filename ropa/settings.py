@@ -294,6 +294,9 @@ ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE
 # Data-subject requests: when the DPO is mailed the deadlines due within 7 days and overdue.
 ROPA_REQUESTS_REMINDER_CRON = env.str("ROPA_REQUESTS_REMINDER_CRON", default="0 7 * * *")
 ROPA_REQUESTS_REMINDER_EXPIRES = env.int("ROPA_REQUESTS_REMINDER_EXPIRES", default=12 * 60 * 60)  # seconds
+# The erasure journal (docs/operations.md): every tombstone, appended after each sweep to a file kept apart from
+# the database backups, so that erasures made after a backup are re-applied when it is restored. Empty: off.
+ROPA_ERASURE_JOURNAL = env.str("ROPA_ERASURE_JOURNAL", default="")
 ROPA_BASE_URL = env.str("ROPA_BASE_URL", default="http://127.0.0.1:8000")  # for links in mails to the DPO
 
 # REST API (/api/v1/, ropa/api). Knox stores only token digests; ropa.api.ApiToken adds each token's scope.
