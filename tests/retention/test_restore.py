@@ -11,13 +11,14 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from retention.journal import RestorePending, journal_export, restore_pending
 from retention.models import ErasureNotice, LegalHold, RetentionRun, Tombstone
 from retention.selectors import tombstone_chain_problems
-from retention.services import legal_hold_place, legal_hold_release, retention_enforce
+from retention.services import legal_hold_place, legal_hold_release, retention_enforce, subject_records_erase
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
 from tests.factories import DataCategoryFactory
@@ -120,6 +121,13 @@ def test_until_reapplied_sweeps_refuse_and_healthz_says_503(restored, client):
         retention_enforce(now=LATER)
     with pytest.raises(CommandError, match="restored from a backup"):
         call_command("export_tombstones")
+    with pytest.raises(CommandError, match=r"No sweep: .*retention_reapply_erasures"):
+        call_command("retention_enforce")
+    # An erasure request waits for the restore as well.
+    subject = DataSubject.objects.filter(records__status=RecordStatus.ACTIVE).first()
+    assert subject is not None
+    with pytest.raises(ValidationError, match="restore is complete"):
+        subject_records_erase(subject=subject, now=LATER)
     assert Tombstone.objects.count() == 5 and RetentionRun.objects.count() == 1
 
     reapply()

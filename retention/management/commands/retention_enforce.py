@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from processing.models import Controller
+from retention.journal import RestorePending
 from retention.models import RunStatus
 from retention.services import retention_enforce
 
@@ -70,15 +71,18 @@ class Command(BaseCommand):
                 raise CommandError("--now takes an ISO date-time, e.g. 2030-01-01T00:00:00+01:00.")
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
-        run = retention_enforce(
-            now=now,
-            dry_run=options["dry_run"],
-            controller=controller,
-            batch_size=options["batch_size"],
-            max_batches=options["max_batches"],
-            pause=options["pause"],
-            origin="command",
-        )
+        try:
+            run = retention_enforce(
+                now=now,
+                dry_run=options["dry_run"],
+                controller=controller,
+                batch_size=options["batch_size"],
+                max_batches=options["max_batches"],
+                pause=options["pause"],
+                origin="command",
+            )
+        except RestorePending as pending:
+            raise CommandError(f"No sweep: {pending}") from None
         self.stdout.write(summary(run))
         if run.status == RunStatus.FAILED:
             raise CommandError(f"retention run {run.pk} failed: {run.error_log.strip()}")
