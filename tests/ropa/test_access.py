@@ -256,7 +256,7 @@ def test_a_user_limited_to_no_controller_sees_none(client, django_user_model, re
 
 def test_language_choice_is_stored_and_applied_at_the_next_login(client, django_user_model):
     user = _member(django_user_model, "taal", DPO_GROUP)
-    assert client.login(username="taal", password=PASSWORD)
+    client.force_login(user)
     response = client.post(reverse("set_language"), {"language": "nl", "next": reverse("admin:index")})
     assert response.status_code == 302
     assert UserProfile.objects.get(user=user).language == "nl"
