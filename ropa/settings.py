@@ -205,6 +205,7 @@ AXES_LOCKOUT_PARAMETERS = [
     for item in env.list("ROPA_LOGIN_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
 ]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process's log
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
 AXES_IPWARE_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0) or None  # proxies in front, to find the client
 
