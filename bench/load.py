@@ -6,8 +6,8 @@
 
 Recreates the database named in ``DATABASE_URL`` (default ``ropa_load``), seeds it with the five statements
 (the register) and ``--records`` personal-data records (``bench/_common.py``: a fifth of them due), starts
-gunicorn (2 workers, 127.0.0.1 only, production settings) and runs locust headless against it for at most
-``--seconds`` and ``--max-requests``, with this mix:
+gunicorn (2 workers of ``--threads`` threads, 127.0.0.1 only, production settings) and runs locust headless
+against it for at most ``--seconds`` and ``--max-requests``, with this mix:
 
 - records: one page of 50, one record, a batch of 100 new records registered (system token);
 - the register: a page of 50 activities, the whole register as JSON (``/api/v1/register/``), a CSV and an
@@ -298,6 +298,9 @@ def main() -> None:
         "--reads-only", action="store_true", help="no exports, register documents or registrations: reads alone"
     )
     parser.add_argument("--sweep-after", type=float, default=5, help="seconds into the load the sweep starts")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker, as the Dockerfile serves (1: sync)"
+    )
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
@@ -329,14 +332,14 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bench.load:wsgi()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--chdir", str(ROOT), "--log-level", "warning"],
+         "--threads", str(args.threads), "--chdir", str(ROOT), "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     sweep = None
     try:
         wait_until_up(f"{base}/bare/activities/", server)
-        print(f"gunicorn: 2 workers on {base}; locust: {args.users} users, <= {args.seconds} s, "
-              f"<= {args.max_requests:,} requests", flush=True)  # fmt: skip
+        print(f"gunicorn: 2 workers x {args.threads} threads on {base}; locust: {args.users} users, "
+              f"<= {args.seconds} s, <= {args.max_requests:,} requests", flush=True)  # fmt: skip
         locust = subprocess.Popen(
             [sys.executable, "-m", "locust", "-f", str(work / "locustfile.py"), "--headless", "--host", base,
              "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s", "--csv", str(work / "load"),
@@ -374,7 +377,10 @@ def main() -> None:
             f"{float(row['Requests/s']):7.1f} {quantiles}"
         )
 
-    print(f"\nPostgreSQL, {args.records:,} records; gunicorn 2 workers; locust {args.users} users")
+    print(
+        f"\nPostgreSQL, {args.records:,} records; gunicorn 2 workers x {args.threads} threads; "
+        f"locust {args.users} users"
+    )
     print(f"  {'request':<36}{'count':>7} {'err':>5} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7}   (ms)")
     for api, bare in PAIRS:
         a, b = stats[api], stats[bare]
