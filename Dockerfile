@@ -19,4 +19,4 @@ RUN pip install --no-cache-dir . \
 
 USER ropa
 EXPOSE 8000
-CMD ["gunicorn", "ropa.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "ropa.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]

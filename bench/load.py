@@ -299,7 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--sweep-after", type=float, default=5, help="seconds into the load the sweep starts")
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per gunicorn worker, as the Dockerfile serves (1: sync)"
+        "--threads", type=int, default=4, help="threads per gunicorn worker (the Dockerfile serves 4; 1: sync workers)"
     )
     args = parser.parse_args()
 
