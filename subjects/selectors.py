@@ -12,7 +12,6 @@ It is built when downloaded and never stored: it is personal data.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -22,6 +21,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from processing.models import ProcessingActivity
+from ropa.kernel.csv import csv_writer
 
 from .choices import RecordStatus
 from .models import ConsentRecord, DataSubject, DataSubjectRequest, PersonalDataRecord
@@ -161,7 +161,7 @@ def subject_package(subject: DataSubject, *, now: dt.datetime | None = None) -> 
 
 def _csv(header: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")  # every cell defused against spreadsheet formulas
     writer.writerow(header)
     for row in rows:
         writer.writerow(
