@@ -35,6 +35,7 @@ from processing.models import (
 )
 from processing.services import special_category_codes
 from retention.choices import Action, DurationUnit, Trigger
+from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
 
 FORMAT = "ropa-file/1"
 DEFAULT_GRACE_DAYS = 30
@@ -292,9 +293,11 @@ def parse(path: Path) -> dict:
     """Read and validate a register file; raise ``RegisterFileError`` listing every problem."""
     name = path.name
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RegisterFileError(name, ["file not found"]) from None
+    except YamlLimitError as exc:
+        raise RegisterFileError(name, [f"refused as YAML: {exc}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RegisterFileError(name, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
     if not isinstance(raw, dict):

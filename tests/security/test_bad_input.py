@@ -3,6 +3,7 @@ a fingerprint of every table is the same before and after."""
 
 import hashlib
 import json
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -183,6 +184,60 @@ def test_import_register_refuses_broken_files_and_stores_nothing(tmp_path, uncha
     assert "broken.yaml" in str(error.value)
     assert named in str(error.value)
     guard.check()
+
+
+def billion_laughs() -> str:
+    """Ten aliases of ten aliases ..., nine levels: a billion values in a few hundred bytes, padded to 7 KB."""
+    lines = ["format: ropa-file/1", "# " + "padding " * 800, 'l0: &l0 ["lol"' + ', "lol"' * 9 + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    lines.append("controllers: [{key: laughs, name: Laughs, country: BE, sources: *l9, activities: [*l9]}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "limit"),
+    [
+        (billion_laughs(), "200,000 values once its aliases are expanded"),
+        ("format: ropa-file/1\ncontrollers: " + "[" * 5000 + "]" * 5000 + "\n", "50 levels"),
+        ("format: ropa-file/1\ncontrollers: " + "{a: " * 5000 + "}" * 5000 + "\n", "50 levels"),
+        ("format: ropa-file/1\ncontrollers: &c [*c]\n", "contains itself"),
+        ("format: ropa-file/1\n" + "".join(f"a{i}: &a{i} x\n" for i in range(1001)) + "b: [" + ", ".join(
+            f"*a{i}" for i in range(1001)) + "]\n", "1000 aliases"),
+    ],
+    ids=["billion-laughs", "5000-brackets", "5000-braces", "self-reference", "1001-aliases"],
+)
+def test_import_register_refuses_yaml_bombs_quickly_naming_the_file_and_the_limit(tmp_path, unchanged, content, limit):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(content)
+    guard = unchanged()
+    started = time.perf_counter()
+    with pytest.raises(CommandError) as error:
+        call_command("import_register", str(path))
+    # Refused while read: these ran for minutes or ended in a RecursionError.
+    assert time.perf_counter() - started < 1
+    assert "bomb.yaml" in str(error.value) and "nothing was loaded" in str(error.value)
+    assert limit in str(error.value)
+    guard.check()
+
+
+def test_import_register_takes_a_file_that_uses_anchors_for_repeats(tmp_path):
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "format: ropa-file/1\n"
+        "statement: {file: none.txt, title: Register, date: 2024-03-01}\n"
+        "vocabulary:\n  data_categories: [{code: identification, name: Identificatie, name_en: Identification}]\n"
+        "controllers:\n  - key: initech\n    name: Initech NV\n    country: BE\n"
+        "    activities:\n"
+        "      - {reference: I-1, name: Payroll, data_categories: &cats [identification],"
+        " purposes: &purposes [{description: Loon, legal_basis: contract}]}\n"
+        "      - {reference: I-2, name: Pensions, data_categories: *cats, purposes: *purposes}\n"
+    )
+    call_command("import_register", str(path))
+    from processing.models import Controller
+
+    controller = Controller.objects.get(key="initech")
+    assert controller.statement_date.isoformat() == "2024-03-01"
+    assert sorted(controller.activities.values_list("reference", flat=True)) == ["I-1", "I-2"]
 
 
 def test_import_register_refuses_unknown_codes(tmp_path, unchanged):
