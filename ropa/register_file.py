@@ -1,18 +1,26 @@
 """Register files (``ropa-file/1``, see docs/register-format.md): validate, then load, all or nothing.
 
 Loading is idempotent: entries are matched on their keys and only what differs is written, so a second
-load of the same file writes nothing (and no history rows). Every problem names the file, the entry
-and the field; a file with any problem loads nothing.
+load of the same file writes nothing (and no history rows). An entry changed in the register since a
+file loaded it is never overwritten silently: it is kept and listed, unless the load is forced (see
+"Loading" below). Every problem names the file, the entry and the field; a file with any problem loads
+nothing.
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django_countries.fields import Country
 from rest_framework import serializers
 
 from processing import rules
@@ -29,6 +37,7 @@ from processing.models import (
     Controller,
     DataCategory,
     DataSubjectCategory,
+    LoadedEntry,
     ProcessingActivity,
     Recipient,
     SecurityMeasure,
@@ -260,12 +269,32 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@dataclass(frozen=True)
+class KeptEntry:
+    """An entry a load left as the register has it: which one, why, and which fields differ from the file."""
+
+    CHANGED = "changed in the register since it was loaded"
+    CONFLICT = "changed in the register since it was loaded, and in the file (conflict)"
+    REMOVED = "removed or renamed in the register since it was loaded"
+    MISSING = "refers to an entry removed from the register"
+
+    kind: str
+    key: str
+    why: str
+    fields: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        differs = f"; differs in {', '.join(self.fields)}" if self.fields else ""
+        return f"{self.kind} {self.key}: {self.why}{differs}"
+
+
 @dataclass
 class LoadReport:
     filename: str
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
+    kept: list[KeptEntry] = field(default_factory=list)
 
     def count(self, kind: str, created: bool, changed: bool) -> None:
         if created:
@@ -281,12 +310,17 @@ class LoadReport:
 
     def __str__(self) -> str:
         if not self.changed:
-            return f"{self.filename}: unchanged ({self.unchanged} entries already up to date)"
-        parts = []
-        for label, counts in (("new", self.created), ("updated", self.updated)):
-            if counts:
-                parts.append(f"{label}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())))
-        return f"{self.filename}: " + "; ".join(parts)
+            text = f"{self.filename}: unchanged ({self.unchanged} entries already up to date)"
+        else:
+            parts = []
+            for label, counts in (("new", self.created), ("updated", self.updated)):
+                if counts:
+                    parts.append(f"{label}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())))
+            text = f"{self.filename}: " + "; ".join(parts)
+        if self.kept:
+            text += f"; kept as the register has them: {len(self.kept)} (--force takes the file's values)"
+            text += "".join(f"\n  {self.filename}: kept {entry}" for entry in self.kept)
+        return text
 
 
 def parse(path: Path) -> dict:
@@ -452,16 +486,173 @@ def _write_if_changed(instance, values: dict, reason: str, label: str, *, create
     return True
 
 
-def _sync(model, lookup: dict, values: dict, report: LoadReport, kind: str, reason: str):
-    """Create or update one row so that it holds ``values``; write nothing when it already does."""
-    instance = model.objects.filter(**lookup).first()
+# Loading never overwrites a change made in the register silently. Each entry a file loads is one unit:
+# a vocabulary entry, a controller, a recipient, or an activity with all its parts (purposes, quotes,
+# linked codes and recipients, retention rules). What the loader last wrote into a unit is kept as a
+# digest per field (``LoadedEntry``). At the next load a unit is
+#   - created when the register does not have it, and left alone when it already matches the file;
+#   - updated to the file when it still holds what was loaded (a new version of the file comes in);
+#   - kept as the register has it, and listed, when it was changed there since it was loaded (a conflict
+#     when the file changed too) or removed from it; ``force`` takes the file's values instead.
+# A unit without a digest (loaded before digests were kept, or entered by hand under the same key)
+# counts as changed in the register unless its history shows only the loader's writes. A unit is written
+# whole or not at all: an activity kept as the DPO left it keeps every one of its parts.
+
+LOADER_REASON = "import "
+_PART = "present"
+
+
+@dataclass
+class _Unit:
+    """One entry a file loads, with everything stored under it, as the file wants it."""
+
+    model: type
+    lookup: dict
+    values: dict
+    kind: str
+    key: str
+    links: dict = field(default_factory=dict)  # m2m field -> (report kind, wanted keys, target objects)
+    parts: dict = field(default_factory=dict)  # child relation -> (report kind, rows)
+    check: Callable | None = None  # run on the entry once written
+
+    def link(self, name: str, keys: list[str], targets: list, kind: str) -> None:
+        self.links[name] = (kind, keys, targets)
+
+    def child(self, name: str, rows: list[dict], kind: str) -> None:
+        self.parts[name] = (kind, rows)
+
+    @property
+    def entry(self) -> str:
+        return f"{self.model._meta.label_lower}:{self.key}"
+
+
+@dataclass
+class _Load:
+    report: LoadReport
+    reason: str
+    force: bool
+    now: dt.datetime
+
+
+def _digest(value) -> str:
+    """A short digest of a stored or loaded value; the same value gives the same digest on both sides."""
+    if isinstance(value, Country):
+        value = value.code
+    elif isinstance(value, Model):
+        value = getattr(value, "code", None) or value.pk
+    elif isinstance(value, str):
+        value = value.replace("\r\n", "\n")
+    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
+
+
+def _link_key(obj) -> str:
+    return getattr(obj, "code", None) or obj.key
+
+
+def _wanted(unit: _Unit) -> dict[str, str]:
+    flat = {name: _digest(value) for name, value in unit.values.items()}
+    for name, (_, keys, _) in unit.links.items():
+        flat[name] = _digest(sorted(keys))
+    for name, (_, rows) in unit.parts.items():
+        for index, row in enumerate(rows):
+            flat[f"{name}[{index}]"] = _PART
+            flat.update({f"{name}[{index}].{k}": _digest(v) for k, v in row.items()})
+    return flat
+
+
+def _stored(instance, unit: _Unit) -> dict[str, str]:
+    flat = {name: _digest(getattr(instance, name)) for name in unit.values}
+    for name in unit.links:
+        flat[name] = _digest(sorted(_link_key(obj) for obj in getattr(instance, name).all()))
+    for name, (_, rows) in unit.parts.items():
+        fields = list(rows[0]) if rows else []
+        for index, part in enumerate(getattr(instance, name).order_by("position", "id")):
+            flat[f"{name}[{index}]"] = _PART
+            flat.update({f"{name}[{index}].{k}": _digest(getattr(part, k)) for k in fields})
+    return flat
+
+
+def _differing(before: dict[str, str], after: dict[str, str]) -> tuple[str, ...]:
+    """Field names whose digests differ. A part added or removed is named once (``purposes[2]``); a field
+    only one side knows (one this version of the loader added) is no change."""
+    names = {k for k in before.keys() | after.keys() if k.endswith("]") or (k in before and k in after)}
+    changed = {k for k in names if before.get(k) != after.get(k)}
+    parts = {k for k in changed if k.endswith("]")}
+    return tuple(sorted(k for k in changed if k in parts or k.split(".", 1)[0] not in parts))
+
+
+def _only_loaded(instance, unit: _Unit) -> bool:
+    """Whether the loader made the last change to the unit and to each of its parts, by their history."""
+    latest = [instance.history.order_by("-history_date", "-history_id").first()]
+    for name in unit.parts:
+        manager = getattr(instance, name)
+        rows = manager.model.history.filter(**{manager.field.name: instance.pk})
+        last_per_part = {}
+        for row in rows.order_by("id", "-history_date", "-history_id"):
+            last_per_part.setdefault(row.id, row)
+        latest += last_per_part.values()
+    return all(row is None or (row.history_change_reason or "").startswith(LOADER_REASON) for row in latest)
+
+
+def _remember(unit: _Unit, instance, load: _Load) -> None:
+    """Keep what the unit now holds as what the file loaded. Set-based: bookkeeping, not register content."""
+    values = {
+        "object_id": instance.pk,
+        "file": load.report.filename,
+        "digests": _stored(instance, unit),
+        "loaded_at": load.now,
+    }
+    if not LoadedEntry.objects.filter(entry=unit.entry).update(**values):
+        LoadedEntry.objects.bulk_create([LoadedEntry(entry=unit.entry, **values)])
+
+
+def _load_unit(unit: _Unit, load: _Load):
+    """Bring one unit in line with the file, unless the register changed it since it was loaded (see above).
+
+    Returns the stored entry, or None when it was removed from the register and stays removed."""
+    report = load.report
+    instance = unit.model.objects.filter(**unit.lookup).first()
+    record = LoadedEntry.objects.filter(entry=unit.entry).first()
+    if record is not None and instance is not None and record.object_id != instance.pk:
+        record = None  # the key now names another entry, made in the register
+    if instance is None and record is not None and not load.force:
+        report.kept.append(KeptEntry(unit.kind, unit.key, KeptEntry.REMOVED))
+        return None
+    if instance is not None:
+        wanted, stored = _wanted(unit), _stored(instance, unit)
+        if stored == wanted:
+            if record is None or record.digests != stored or record.file != report.filename:
+                _remember(unit, instance, load)
+            report.unchanged += 1
+            return instance
+        if record is not None:
+            by_register, by_file = _differing(record.digests, stored), _differing(record.digests, wanted)
+        else:
+            by_register, by_file = not _only_loaded(instance, unit), True
+        if by_register and not load.force:
+            why = KeptEntry.CONFLICT if by_file else KeptEntry.CHANGED
+            report.kept.append(KeptEntry(unit.kind, unit.key, why, _differing(stored, wanted)))
+            return instance
+    missing = tuple(name for name, (_, keys, targets) in unit.links.items() if len(targets) != len(set(keys)))
+    if missing:
+        report.kept.append(KeptEntry(unit.kind, unit.key, KeptEntry.MISSING, missing))
+        return instance
+
     created = instance is None
     if created:
-        instance = model(**lookup)
-    label = f"{kind} {' '.join(str(v) for v in lookup.values())}"
-    changed = _write_if_changed(instance, values, reason, label, created=created)
-    report.count(kind, created, changed and not created)
-    return instance, created
+        instance = unit.model(**unit.lookup)
+    label = f"{unit.kind} {' '.join(str(v) for v in unit.lookup.values())}"
+    changed = _write_if_changed(instance, unit.values, load.reason, label, created=created)
+    report.count(unit.kind, created, changed and not created)
+    instance._change_reason = load.reason  # also on the history rows its links write
+    for name, (kind, _, targets) in unit.links.items():
+        _sync_m2m(getattr(instance, name), targets, report, kind, owner_created=created)
+    for name, (kind, rows) in unit.parts.items():
+        _sync_children(getattr(instance, name), rows, report, kind, load.reason)
+    if unit.check:
+        unit.check(instance)
+    _remember(unit, instance, load)
+    return instance
 
 
 def _sync_children(manager, rows: list[dict], report: LoadReport, kind: str, reason: str) -> None:
@@ -490,14 +681,17 @@ def _quotes(quotes: list[str]) -> str:
     return "\n\n".join(_fold(q) for q in quotes)
 
 
-def load(path: Path, *, dry_run: bool = False) -> LoadReport:
-    """Validate ``path`` and bring the register in line with it, in one transaction."""
+def load(path: Path, *, dry_run: bool = False, force: bool = False) -> LoadReport:
+    """Validate ``path`` and bring the register in line with it, in one transaction.
+
+    Entries changed in the register since they were loaded are kept and listed in the report, unless
+    ``force`` takes the file's values for them too."""
     data = parse(path)
     report = LoadReport(path.name)
-    reason = f"import {path.name}"
+    load = _Load(report=report, reason=f"{LOADER_REASON}{path.name}", force=force, now=timezone.now())
     try:
         with transaction.atomic():
-            _write(data, report, reason)
+            _write(data, load)
             if dry_run:
                 transaction.set_rollback(True)
     except ValidationError as exc:
@@ -505,7 +699,7 @@ def load(path: Path, *, dry_run: bool = False) -> LoadReport:
     return report
 
 
-def _write(data: dict, report: LoadReport, reason: str) -> None:
+def _write(data: dict, load: _Load) -> None:
     vocab = data["vocabulary"]
     for section, model, kind in (
         ("data_subject_categories", DataSubjectCategory, "data-subject categories"),
@@ -516,12 +710,12 @@ def _write(data: dict, report: LoadReport, reason: str) -> None:
             values = {
                 k: _null_text(v) if isinstance(v, str) or v is None else v for k, v in entry.items() if k != "code"
             }
-            _sync(model, {"code": entry["code"]}, values, report, kind, reason)
+            _load_unit(_Unit(model, {"code": entry["code"]}, values, kind, entry["code"]), load)
 
     statement = data["statement"] or {}
     for entry in data["controllers"]:
         dpo = entry["dpo"] or {}
-        controller, _ = _sync(
+        unit = _Unit(
             Controller,
             {"key": entry["key"]},
             {
@@ -544,15 +738,17 @@ def _write(data: dict, report: LoadReport, reason: str) -> None:
                 "statement_date": statement.get("date"),
                 "source_quote": _quotes(entry["sources"]),
             },
-            report,
             "controllers",
-            reason,
+            entry["key"],
         )
+        controller = _load_unit(unit, load)
+        if controller is None:
+            continue  # removed from the register: so are its recipients and activities
         # Compare countries as codes: the field hands back a Country object.
         recipients = {}
         for item in entry["recipients"]:
             country = _null_text(item["country"]).upper()
-            recipients[item["key"]], _ = _sync(
+            unit = _Unit(
                 Recipient,
                 {"controller": controller, "key": item["key"]},
                 {
@@ -569,17 +765,20 @@ def _write(data: dict, report: LoadReport, reason: str) -> None:
                     "safeguard_note": _null_text(item["safeguard_note"]),
                     "source_quote": _quotes(item["sources"]),
                 },
-                report,
                 "recipients",
-                reason,
+                f"{entry['key']}/{item['key']}",
             )
+            recipient = _load_unit(unit, load)
+            if recipient is not None:
+                recipients[item["key"]] = recipient
         for item in entry["activities"]:
-            _write_activity(controller, item, recipients, statement, report, reason)
+            _write_activity(controller, item, recipients, statement, load)
 
 
-def _write_activity(controller, item, recipients, statement, report, reason) -> None:
+def _write_activity(controller, item, recipients, statement, load: _Load) -> None:
+    """One activity and all its parts, as one unit: kept whole or written whole."""
     data_categories = list(DataCategory.objects.filter(code__in=item["data_categories"]))
-    activity, created = _sync(
+    unit = _Unit(
         ProcessingActivity,
         {"controller": controller, "reference": item["reference"]},
         {
@@ -601,44 +800,40 @@ def _write_activity(controller, item, recipients, statement, report, reason) -> 
             "status": item["status"],
             "ended_on": item["ended_on"],
         },
-        report,
         "activities",
-        reason,
+        f"{controller.key}/{item['reference']}",
+        check=lambda activity: rules.raise_problems(
+            rules.activity_problems(
+                status=activity.status,
+                ended_on=activity.ended_on,
+                role=activity.role,
+                client=activity.client,
+                art9_condition=activity.art9_condition,
+                special_categories=special_category_codes(data_categories),
+            )
+        ),
     )
-    rules.raise_problems(
-        rules.activity_problems(
-            status=activity.status,
-            ended_on=activity.ended_on,
-            role=activity.role,
-            client=activity.client,
-            art9_condition=activity.art9_condition,
-            special_categories=special_category_codes(data_categories),
-        )
-    )
-    _sync_m2m(activity.data_categories, data_categories, report, "activity data categories", owner_created=created)
-    _sync_m2m(
-        activity.data_subject_categories,
+    unit.link("data_categories", item["data_categories"], data_categories, "activity data categories")
+    unit.link(
+        "data_subject_categories",
+        item["data_subject_categories"],
         list(DataSubjectCategory.objects.filter(code__in=item["data_subject_categories"])),
-        report,
         "activity subject categories",
-        owner_created=created,
     )
-    _sync_m2m(
-        activity.security_measures,
+    unit.link(
+        "security_measures",
+        item["security_measures"],
         list(SecurityMeasure.objects.filter(code__in=item["security_measures"])),
-        report,
         "activity measures",
-        owner_created=created,
     )
-    _sync_m2m(
-        activity.recipients,
-        [recipients[key] for key in item["recipients"]],
-        report,
+    unit.link(
+        "recipients",
+        item["recipients"],
+        [recipients[key] for key in item["recipients"] if key in recipients],
         "activity recipients",
-        owner_created=created,
     )
-    _sync_children(
-        activity.purposes,
+    unit.child(
+        "purposes",
         [
             {
                 "description": p["description"],
@@ -649,20 +844,16 @@ def _write_activity(controller, item, recipients, statement, report, reason) -> 
             }
             for p in item["purposes"]
         ],
-        report,
         "purposes",
-        reason,
     )
-    _sync_children(
-        activity.sources,
+    unit.child(
+        "sources",
         [{"statement": statement.get("file", ""), "quote": _fold(q)} for q in item["sources"]],
-        report,
         "source quotes",
-        reason,
     )
     categories = {c.code: c for c in data_categories}
-    _sync_children(
-        activity.retention_rules,
+    unit.child(
+        "retention_rules",
         [
             {
                 "data_category": categories.get(r["data_category"]) if r["data_category"] else None,
@@ -678,10 +869,9 @@ def _write_activity(controller, item, recipients, statement, report, reason) -> 
             }
             for r in item["retention"]
         ],
-        report,
         "retention rules",
-        reason,
     )
+    _load_unit(unit, load)
 
 
 def statement_files(names: list[str] | None = None) -> list[Path]:
@@ -698,4 +888,4 @@ def statement_files(names: list[str] | None = None) -> list[Path]:
     return [STATEMENTS_DIR / "vocabulary.yaml", *files]
 
 
-__all__ = ["LoadReport", "RegisterFileError", "dt", "load", "parse", "statement_files"]
+__all__ = ["KeptEntry", "LoadReport", "RegisterFileError", "dt", "load", "parse", "statement_files"]

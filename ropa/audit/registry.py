@@ -74,6 +74,9 @@ AUDITED: tuple[Audited, ...] = (
     Audited("processing.ProcessingActivity", ignore=_TIMESTAMPS),
     Audited("processing.Purpose"),
     Audited("processing.Source"),
+    # The loader's digests of what it loaded: bookkeeping written set-based, so it makes no events; the
+    # entries it describes are audited above.
+    Audited("processing.LoadedEntry", values=frozenset()),
     Audited("retention.RetentionRule"),
     # A hold's reasons are free text that may name a person: names only for those two.
     Audited(

@@ -10,17 +10,23 @@ from ropa.register_file import RegisterFileError, load
 class Command(BaseCommand):
     help = (
         "Validate a register file (YAML, see docs/register-format.md) and load it; "
-        "nothing is stored if any entry is wrong."
+        "nothing is stored if any entry is wrong. Entries changed in the register since they were loaded "
+        "are kept and listed (--force takes the file's)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", type=Path, help="register file(s) to load, in order")
         parser.add_argument("--dry-run", action="store_true", help="validate and report, store nothing")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="also overwrite entries changed in the register since they were loaded, and recreate removed ones",
+        )
 
-    def handle(self, *args, files, dry_run, **options):
+    def handle(self, *args, files, dry_run, force, **options):
         for path in files:
             try:
-                report = load(path, dry_run=dry_run)
+                report = load(path, dry_run=dry_run, force=force)
             except RegisterFileError as exc:
                 raise CommandError(_describe(exc)) from None
             self.stdout.write(("[dry run] " if dry_run else "") + str(report))
