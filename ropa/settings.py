@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ropa.api.middleware.ApiBodyLimitMiddleware",  # a JSON 413 before an oversized API body is read
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -312,7 +313,11 @@ REST_KNOX = {
 }
 ROPA_API_THROTTLE_RATE = env.str("ROPA_API_THROTTLE_RATE", default="1200/minute")  # per token
 ROPA_API_ANON_THROTTLE_RATE = env.str("ROPA_API_ANON_THROTTLE_RATE", default="120/minute")  # per address
+# One limit for an API request's body (a batch of 1,000 records of 5 KB each fits), chunked bodies included;
+# over it the answer is a JSON 413 naming it (ropa/api/parsers.py, ropa/api/middleware.py).
 ROPA_API_MAX_BODY_BYTES = env.int("ROPA_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+# Form posts (the admin) keep Django's own limits: 2.5 MiB of fields, 1,000 of them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("ROPA_ADMIN_MAX_BODY_BYTES", default=2_621_440)
 # Throttle counters live in the cache: set CACHE_URL=redis://... so that every web worker shares them.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 SPECTACULAR_SETTINGS.update(
