@@ -11,12 +11,28 @@ with no duration). The data is kept for all of that day, whatever time of day th
 the record expires at 00:00 the following day in the register's time zone: never early.
 
 Which rules apply to a record (``applicable_rules``): its activity's rules whose data category is blank
-or the record's category; when the record names a rule, that rule plus the statutory ones among them.
-The record expires at the LATEST expiry among them, so a statutory minimum always wins over a shorter
-rule. If any applicable rule's trigger date is unknown (the contract has not ended), the record does
-not expire at all. The rule that gave the latest expiry decides the action and the grace period; on a
-tie the less destructive action wins (flag < anonymise < delete), then the longer grace, then the
-lower rule id.
+or the record's category; when the record names a rule, that rule plus the statutory and the maximum ones
+among them (a record never escapes a minimum the law sets nor a maximum the statement promises).
+
+A rule is one of three kinds, and each combines differently (``expiry_day``):
+
+- **statutory** (a minimum the law imposes, "10 years, accounting law"): nothing expires before its end;
+  while its trigger date is unknown (or its end off the calendar) the record does not expire at all;
+- **open**, neither statutory nor maximum ("as long as needed", "N years after the contract ends"): the
+  purpose keeps the record until the latest open end; an open end not yet known means "still needed";
+- **maximum** ("at most N", "na maximaal 3 jaar inactiviteit", consent withdrawn): the record goes by then
+  whatever the open rules say; the earliest KNOWN maximum end caps them, a maximum whose trigger date is
+  unknown caps nothing (yet).
+
+The base is the earlier of the open end and the cap (a known open end earlier than the cap still applies:
+"no longer than necessary"; a cap never lengthens retention), whichever of them there is; the expiry is
+the base pushed later to the end of every statutory rule. Without any base or statutory end (no rule),
+or while an open end is unknown and nothing caps it, the record does not expire. The literal "expiry =
+the earliest known maximum" of the design is this rule whenever no open end is known before the cap.
+
+The rule that decides the action and the grace period is, among the applicable rules whose last day is
+the record's last day, the first in preference order: the less destructive action (flag < anonymise <
+delete), then the longer grace, then the lower rule id.
 """
 
 from __future__ import annotations
@@ -67,6 +83,7 @@ class RuleTerms:
     grace_days: int = 30
     statutory: bool = False
     data_category_id: int | None = None
+    maximum: bool = False
 
     @classmethod
     def of(cls, rule) -> RuleTerms:
@@ -80,7 +97,15 @@ class RuleTerms:
             grace_days=rule.grace_days,
             statutory=rule.statutory,
             data_category_id=rule.data_category_id,
+            maximum=bool(getattr(rule, "maximum", False)),
         )
+
+    @property
+    def kind(self) -> str:
+        """``statutory``, ``maximum`` or ``open`` (as long as needed)."""
+        if self.statutory:
+            return "statutory"
+        return "maximum" if self.maximum else "open"
 
     def preference(self) -> tuple:
         """Sort key among rules that expire at the same moment: the first one wins."""
@@ -141,27 +166,92 @@ def applicable_rules(
     matching = [r for r in rules if r.data_category_id is None or r.data_category_id == data_category_id]
     if named_rule_id is None:
         return matching
-    return [r for r in matching if r.id == named_rule_id or r.statutory]
+    return [r for r in matching if r.id == named_rule_id or r.statutory or r.maximum]
+
+
+# ``expiry_day``'s verdicts besides a day: an open rule still runs and nothing caps it.
+_STILL_NEEDED = object()
+
+
+def expiry_day(rules: Iterable[RuleTerms], dates: Mapping[str, dt.date | None]) -> tuple[dt.date, RuleTerms] | None:
+    """The record's last day of retention under ``rules`` (already narrowed by ``applicable_rules``) and the
+    rule that decides, or None when it does not expire (see the module docstring)."""
+    ends = [(rule, rule_last_day(rule, dates)) for rule in sorted(rules, key=RuleTerms.preference)]
+    statutory = [end for rule, end in ends if rule.kind == "statutory"]
+    if None in statutory:
+        return None  # a minimum whose start is unknown keeps the record
+    open_ends = [end for rule, end in ends if rule.kind == "open"]
+    caps = [end for rule, end in ends if rule.kind == "maximum" and end is not None]
+    base = None  # neither an open rule nor a known maximum: no say
+    if open_ends:
+        base = _STILL_NEEDED if None in open_ends else max(open_ends)
+    if caps:
+        base = min(caps) if base in (None, _STILL_NEEDED) else min(base, min(caps))
+    if base is _STILL_NEEDED:
+        return None
+    candidates = [*statutory, *([base] if base is not None else [])]
+    if not candidates:
+        return None
+    last_day = max(candidates)
+    deciding = next(rule for rule, end in ends if end == last_day)
+    return last_day, deciding
 
 
 def expires_at(
     *, rules: Iterable[RuleTerms], dates: Mapping[str, dt.date | None], tz: dt.tzinfo | str
 ) -> Expiry | None:
     """When a record under ``rules`` (already narrowed by ``applicable_rules``) with trigger ``dates``
-    expires, and which rule decides; None when no rule applies or a trigger date is unknown."""
+    expires, and which rule decides; None when it does not expire (``expiry_day``)."""
     tz = ZoneInfo(tz) if isinstance(tz, str) else tz
-    best: tuple[dt.date, RuleTerms] | None = None
-    rules = list(rules)
-    if not rules:
+    found = expiry_day(rules, dates)
+    if found is None:
         return None
-    for rule in sorted(rules, key=RuleTerms.preference):
-        last_day = rule_last_day(rule, dates)
-        if last_day is None:
-            return None
-        if best is None or last_day > best[0]:
-            best = (last_day, rule)
-    last_day, rule = best
+    last_day, rule = found
     return Expiry(at=start_of_day(last_day + dt.timedelta(days=1), tz), last_day=last_day, rule=rule)
+
+
+# Triggers whose date no event brings: a person decides it (the data is no longer relevant).
+PERSON_SET_TRIGGERS = frozenset({"relevance_end"})
+
+
+def no_expiry_reason(rules: Iterable[RuleTerms], dates: Mapping[str, dt.date | None]) -> str | None:
+    """Why a record under ``rules`` with ``dates`` has no expiry (field names and rule ids only, never
+    values), or None when it has one."""
+    rules = list(rules)
+    if expiry_day(rules, dates) is not None:
+        return None
+    if not rules:
+        return "no retention rule applies to it"
+    for rule in sorted(rules, key=RuleTerms.preference):
+        if rule.kind == "statutory" and rule_last_day(rule, dates) is None:
+            return (
+                f"a statutory minimum (rule {rule.id}) has not started: "
+                f"{TRIGGER_DATE_FIELDS[rule.trigger]} is not known yet"
+            )
+    waiting = sorted(
+        {TRIGGER_DATE_FIELDS[r.trigger] for r in rules if r.kind == "open" and rule_last_day(r, dates) is None}
+    )
+    if waiting:
+        return f"kept as long as needed: {', '.join(waiting)} not known yet, and no maximum caps it"
+    return "its retention runs past the end of the calendar"
+
+
+def never_expires(rules: Iterable[RuleTerms]) -> str | None:
+    """Whether a record under ``rules`` (already the applicable ones) can never get an expiry from the dates
+    its systems register, only when a person sets the date its data stopped being relevant (or never, when
+    no rule applies): the reason, or None when such dates give it one."""
+    rules = list(rules)
+    dates = {
+        field: (None if trigger in PERSON_SET_TRIGGERS else dt.date(2000, 1, 1))
+        for trigger, field in TRIGGER_DATE_FIELDS.items()
+    }
+    if not rules:
+        return "no retention rule applies to it"
+    if expiry_day(rules, dates) is not None:
+        return None
+    if any(r.kind == "statutory" and r.trigger in PERSON_SET_TRIGGERS for r in rules):
+        return "a statutory minimum runs until someone says the data is no longer relevant"
+    return "kept as long as needed, with no period and no maximum: only someone saying it is no longer needed ends it"
 
 
 def erase_after(*, flagged_at: dt.datetime, grace_days: int) -> dt.datetime:

@@ -4,20 +4,27 @@ PostgreSQL computes a rule's end with ``date + make_interval(...)``, which clamp
 ``engine.add_period`` does, then takes 00:00 of the next day in the register's time zone. SQLite has no
 such arithmetic, so it gets a SQL function that calls the engine itself (registered on every new
 connection, see ``apps.py``). Either way a property test checks the SQL against the engine.
+
+Several rules combine as ``engine.expiry_day`` says (open, maximum and statutory rules). The two databases
+disagree on NULLs in their multi-argument extremes (PostgreSQL's LEAST/GREATEST skip them, SQLite's MIN/MAX
+return NULL), so these are only ever given non-NULL arguments: unknown ends are tested with IS NULL first,
+and a maximum whose end is unknown is COALESCEd to a sentinel later than any real end (``_FAR``).
 """
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, DateTimeField, F, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Greatest
-from django.db.models.lookups import Exact, IsNull
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull
 
 from .engine import TRIGGER_DATE_FIELDS, RuleTerms, add_period
 
 # Past these the period runs off any calendar (engine: no expiry); the SQL must not even try.
 _MAX_MONTHS = 12 * 9999
 _MAX_DAYS = 366 * 9999
+# Later than any end PeriodEnd gives (those stop at 00:00 local of 9999-12-31): "no cap" / "still needed".
+_FAR_MOMENT = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
 def _interval(rule: RuleTerms) -> tuple[int, int] | None:
@@ -88,22 +95,67 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function("ropa_period_end", 4, sqlite_period_end, deterministic=True)
 
 
+def _far():
+    return Value(_FAR_MOMENT, output_field=DateTimeField())
+
+
+def _latest(expressions: list):
+    return expressions[0] if len(expressions) == 1 else Greatest(*expressions, output_field=DateTimeField())
+
+
+def _earliest(expressions: list):
+    return expressions[0] if len(expressions) == 1 else Least(*expressions, output_field=DateTimeField())
+
+
+def _any_null(expressions: list) -> Q:
+    unknown = Q()
+    for expression in expressions:
+        unknown |= Q(IsNull(expression, True))
+    return unknown
+
+
 def expiry_expressions(rules: list[RuleTerms], *, tz_name: str) -> tuple:
     """SQL expressions for ``expires_at`` and ``expiry_rule_id`` of records under ``rules`` (already the
-    applicable ones), equal to ``engine.expires_at``: NULL if a trigger date is unknown, else the latest
-    end, decided by the first rule in preference order that reaches it."""
+    applicable ones), equal to ``engine.expires_at``: the earlier of the latest open end and the earliest
+    known maximum, pushed later to every statutory end; NULL while a statutory start is unknown, or an open
+    end is unknown and no maximum caps it. The deciding rule is the first in preference order whose end is
+    the expiry."""
     if not rules:
         return Value(None, output_field=DateTimeField()), Value(None, output_field=IntegerField())
     ordered = sorted(rules, key=RuleTerms.preference)
     ends = [PeriodEnd(F(TRIGGER_DATE_FIELDS[r.trigger]), rule=r, tz_name=tz_name) for r in ordered]
-    unknown = Q()
-    for end in ends:
-        unknown |= Q(IsNull(end, True))
-    latest = ends[0] if len(ends) == 1 else Greatest(*ends)
-    expires = Case(When(unknown, then=Value(None)), default=latest, output_field=DateTimeField())
+    by_kind: dict[str, list] = {"statutory": [], "open": [], "maximum": []}
+    for end, rule in zip(ends, ordered, strict=True):
+        by_kind[rule.kind].append(end)
+    statutory, open_ends, maxima = by_kind["statutory"], by_kind["open"], by_kind["maximum"]
+
+    # The base, with _FAR for "still needed" (when there are open rules) or "no say" (maxima only).
+    base = None
+    if open_ends:
+        base = Case(When(_any_null(open_ends), then=_far()), default=_latest(open_ends), output_field=DateTimeField())
+    if maxima:
+        cap = _earliest([Coalesce(end, _far(), output_field=DateTimeField()) for end in maxima])
+        base = cap if base is None else Least(base, cap, output_field=DateTimeField())
+    no_base = Q(GreaterThanOrEqual(base, _far())) if base is not None else None
+
+    none = Value(None, output_field=DateTimeField())
+    whens = []
+    if statutory:
+        whens.append(When(_any_null(statutory), then=none))
+        latest_statutory = _latest(statutory)
+        if base is None:
+            final_default = latest_statutory
+        else:
+            # Far base: an open rule still runs (no expiry), or only unknown maxima (no say: the minimum alone).
+            whens.append(When(no_base, then=none if open_ends else latest_statutory))
+            final_default = Greatest(base, latest_statutory, output_field=DateTimeField())
+    else:
+        whens.append(When(no_base, then=none))
+        final_default = base
+    expires = Case(*whens, default=final_default, output_field=DateTimeField())
     deciding = Case(
-        When(unknown, then=Value(None)),
-        *(When(Exact(end, latest), then=Value(rule.id)) for end, rule in zip(ends, ordered, strict=True)),
+        When(IsNull(expires, True), then=Value(None)),
+        *(When(Exact(end, expires), then=Value(rule.id)) for end, rule in zip(ends, ordered, strict=True)),
         default=Value(None),
         output_field=IntegerField(),
     )

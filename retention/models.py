@@ -65,6 +65,14 @@ class RetentionRule(models.Model):
         default=False,
         help_text=_("The period is a minimum imposed by law; a shorter rule never wins over it."),
     )
+    maximum = models.BooleanField(
+        _("maximum"),
+        default=False,
+        help_text=_(
+            "At most N: the data is erased by then, whatever open-ended rules (“as long as needed”) say, "
+            "unless a statutory minimum or a legal hold keeps it."
+        ),
+    )
     legal_reference = models.CharField(
         _("legal reference"), max_length=300, blank=True, help_text=_("The law that imposes a statutory period.")
     )
@@ -88,6 +96,9 @@ class RetentionRule(models.Model):
                 | models.Q(duration_value__isnull=False) & ~models.Q(duration_unit=""),
                 name="retention_duration_has_unit",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(statutory=True, maximum=True), name="retention_rule_not_statutory_and_maximum"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,6 +111,7 @@ class RetentionRule(models.Model):
             trigger=self.trigger,
             action=self.action,
             statutory=self.statutory,
+            maximum=self.maximum,
             legal_reference=self.legal_reference,
             language=language or get_language() or "en",
         )
@@ -115,6 +127,10 @@ class RetentionRule(models.Model):
         if self.statutory and not self.duration_value and self.action != Action.FLAG:
             # The law sets the period but the register does not know it: a person decides.
             errors["action"] = _("A statutory period with no stated length can only flag for review.")
+        if self.statutory and self.maximum:
+            errors["maximum"] = _(
+                "A rule is either a statutory minimum or a maximum, not both: the law's minimum always wins."
+            )
         if errors:
             raise ValidationError(errors)
 

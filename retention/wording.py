@@ -87,6 +87,9 @@ _PATTERNS = {
         "after": "{action} {period} after {trigger}",
         "at": "{action} when {trigger}",
         "at_event": "{action} at {trigger}",
+        "after_max": "{action} at most {period} after {trigger}",
+        "at_max": "{action} at the latest when {trigger}",
+        "at_event_max": "{action} at the latest at {trigger}",
         "statutory": "statutory minimum",
         "none": "no fixed period",
     },
@@ -94,6 +97,9 @@ _PATTERNS = {
         "after": "{action} {period} na {trigger}",
         "at": "{action} zodra {trigger}",
         "at_event": "{action} bij {trigger}",
+        "after_max": "{action} maximaal {period} na {trigger}",
+        "at_max": "{action} uiterlijk zodra {trigger}",
+        "at_event_max": "{action} uiterlijk bij {trigger}",
         "statutory": "wettelijke minimumtermijn",
         "none": "geen vaste termijn",
     },
@@ -101,6 +107,9 @@ _PATTERNS = {
         "after": "{action} {period} après {trigger}",
         "at": "{action} dès que {trigger}",
         "at_event": "{action} à {trigger}",
+        "after_max": "{action} au maximum {period} après {trigger}",
+        "at_max": "{action} au plus tard lorsque {trigger}",
+        "at_event_max": "{action} au plus tard à {trigger}",
         "statutory": "durée légale minimale",
         "none": "pas de durée fixe",
     },
@@ -141,20 +150,23 @@ def retention_sentence(
     statutory: bool = False,
     legal_reference: str = "",
     language: str = "en",
+    maximum: bool = False,
 ) -> str:
     """``retention_sentence(duration_value=10, duration_unit="years", trigger="contract_end", action="delete")``
-    reads "Deleted 10 years after the end of the contract."."""
+    reads "Deleted 10 years after the end of the contract."; with ``maximum=True``, "Deleted at most 10 years
+    after the end of the contract." (a maximum with no period: "at the latest when ...")."""
     language = language[:2] if language[:2] in LANGUAGES else "en"
     patterns = _PATTERNS[language]
+    suffix = "_max" if maximum else ""
     parts = {"action": _ACTIONS[language][action], "trigger": _TRIGGERS[language].get(trigger, trigger)}
     if duration_value:
         singular, plural = _UNITS[language][duration_unit]
         parts["period"] = f"{duration_value} {singular if duration_value == 1 else plural}"
-        sentence = patterns["after"].format(**parts)
+        sentence = patterns["after" + suffix].format(**parts)
     elif trigger in _CLAUSES[language]:
-        sentence = patterns["at"].format(action=parts["action"], trigger=_CLAUSES[language][trigger])
+        sentence = patterns["at" + suffix].format(action=parts["action"], trigger=_CLAUSES[language][trigger])
     else:
-        sentence = patterns["at_event"].format(**parts)
+        sentence = patterns["at_event" + suffix].format(**parts)
     if not duration_value and trigger == "relevance_end":
         sentence += f" ({patterns['none']})"
     if statutory:

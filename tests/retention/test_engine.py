@@ -16,6 +16,9 @@ from retention.engine import (
     applicable_rules,
     chain_problems,
     expires_at,
+    never_expires,
+    no_expiry_reason,
+    rule_last_day,
     sweep_steps,
     tombstone_hash,
 )
@@ -144,6 +147,82 @@ def test_applicable_rules_narrow_by_category_and_named_rule():
     assert applicable_rules(rules, data_category_id=7, named_rule_id=1) == [general, statutory]
 
 
+# --- open, maximum and statutory rules ---
+
+AS_LONG_AS_NEEDED = RuleTerms(id=1, trigger="relevance_end", action="flag")
+AT_MOST_3_YEARS = RuleTerms(
+    id=2, trigger="inactivity", duration_value=3, duration_unit="years", grace_days=0, maximum=True
+)
+CONSENT_WITHDRAWN = RuleTerms(id=3, trigger="consent_withdrawn", action="flag", maximum=True)
+
+
+def test_a_maximum_ends_what_is_still_needed():
+    # VK-02: "niet langer dan noodzakelijk" and "verwijderd na maximaal 3 jaar van inactieve periode".
+    expiry = expires_at(rules=[AS_LONG_AS_NEEDED, AT_MOST_3_YEARS], dates={"last_activity_on": D(2021, 5, 10)}, tz=TZ)
+    assert expiry.last_day == D(2024, 5, 10)
+    assert expiry.at == midnight(D(2024, 5, 11))
+    assert expiry.rule == AT_MOST_3_YEARS
+
+
+def test_a_maximum_whose_date_is_unknown_caps_nothing_yet():
+    assert expires_at(rules=[AS_LONG_AS_NEEDED, AT_MOST_3_YEARS], dates={}, tz=TZ) is None
+    assert expires_at(rules=[AT_MOST_3_YEARS], dates={}, tz=TZ) is None
+
+
+def test_withdrawing_consent_ends_retention_at_once_under_a_maximum_with_no_period():
+    rules = [CONSENT_WITHDRAWN, AS_LONG_AS_NEEDED, AT_MOST_3_YEARS]  # VK-07
+    dates = {"last_activity_on": D(2025, 3, 1), "consent_withdrawn_on": D(2025, 6, 2)}
+    expiry = expires_at(rules=rules, dates=dates, tz=TZ)
+    assert (expiry.last_day, expiry.rule) == (D(2025, 6, 2), CONSENT_WITHDRAWN)
+    # Without the withdrawal, the inactivity maximum still runs.
+    assert expires_at(rules=rules, dates={"last_activity_on": D(2025, 3, 1)}, tz=TZ).rule == AT_MOST_3_YEARS
+
+
+def test_the_earliest_known_maximum_caps_and_a_known_open_end_before_it_still_applies():
+    open_one_year = RuleTerms(id=4, trigger="collection", duration_value=1, duration_unit="years")
+    later_cap = RuleTerms(id=5, trigger="collection", duration_value=5, duration_unit="years", maximum=True)
+    dates = {"collected_on": D(2020, 1, 10), "last_activity_on": D(2020, 6, 1)}
+    assert expires_at(rules=[later_cap, AT_MOST_3_YEARS], dates=dates, tz=TZ).last_day == D(2023, 6, 1)
+    expiry = expires_at(rules=[open_one_year, later_cap, AT_MOST_3_YEARS], dates=dates, tz=TZ)
+    assert (expiry.last_day, expiry.rule) == (D(2021, 1, 10), open_one_year)  # a cap never lengthens
+
+
+def test_a_statutory_minimum_outlasts_a_maximum_and_keeps_while_it_has_not_started():
+    minimum = RuleTerms(id=6, trigger="contract_end", duration_value=10, duration_unit="years", statutory=True)
+    dates = {"last_activity_on": D(2021, 5, 10), "contract_ended_on": D(2022, 1, 31)}
+    expiry = expires_at(rules=[AS_LONG_AS_NEEDED, AT_MOST_3_YEARS, minimum], dates=dates, tz=TZ)
+    assert (expiry.last_day, expiry.rule) == (D(2032, 1, 31), minimum)
+    assert expires_at(rules=[AT_MOST_3_YEARS, minimum], dates={"last_activity_on": D(2021, 5, 10)}, tz=TZ) is None
+    # A maximum that has no say yet leaves the minimum alone to decide.
+    assert expires_at(rules=[CONSENT_WITHDRAWN, minimum], dates=dates, tz=TZ).rule == minimum
+
+
+def test_a_named_rule_keeps_the_activitys_maxima_and_minima():
+    statutory = RuleTerms(id=4, trigger="collection", statutory=True, action="flag")
+    rules = [AS_LONG_AS_NEEDED, AT_MOST_3_YEARS, statutory, RuleTerms(id=5, trigger="collection")]
+    assert applicable_rules(rules, data_category_id=7, named_rule_id=1) == [
+        AS_LONG_AS_NEEDED,
+        AT_MOST_3_YEARS,
+        statutory,
+    ]
+
+
+def test_why_a_record_has_no_expiry():
+    minimum = RuleTerms(id=6, trigger="contract_end", duration_value=10, duration_unit="years", statutory=True)
+    assert no_expiry_reason([], {}) == "no retention rule applies to it"
+    assert "contract_ended_on" in no_expiry_reason([AT_MOST_3_YEARS, minimum], {"last_activity_on": D(2021, 5, 10)})
+    assert "relevance_ended_on" in no_expiry_reason([AS_LONG_AS_NEEDED, AT_MOST_3_YEARS], {})
+    assert no_expiry_reason([AS_LONG_AS_NEEDED, AT_MOST_3_YEARS], {"last_activity_on": D(2021, 5, 10)}) is None
+
+
+def test_never_expires_tells_rule_sets_only_a_person_can_end():
+    assert never_expires([]) == "no retention rule applies to it"
+    assert never_expires([AS_LONG_AS_NEEDED])
+    assert never_expires([AS_LONG_AS_NEEDED, CONSENT_WITHDRAWN]) is None  # withdrawal ends it
+    assert never_expires([AS_LONG_AS_NEEDED, AT_MOST_3_YEARS]) is None
+    assert never_expires([RuleTerms(id=1, trigger="contract_end", statutory=True, action="flag")]) is None
+
+
 def test_the_expiry_instant_is_midnight_in_the_register_time_zone_across_dst():
     rule = RuleTerms(id=1, trigger="collection", duration_value=1, duration_unit="days")
     summer = expires_at(rules=[rule], dates={"collected_on": D(2024, 7, 1)}, tz=TZ)
@@ -206,6 +285,52 @@ def test_never_early_with_several_rules(start, rules):
     for rule in terms:
         assert expiry.last_day >= add_period(start, rule.duration_value, rule.duration_unit)
         assert expiry.at > midnight(add_period(start, rule.duration_value, rule.duration_unit))
+
+
+kinds = st.sampled_from(["open", "maximum", "statutory"])
+any_rule = st.builds(
+    lambda trigger, value, unit, kind: RuleTerms(
+        id=None,
+        trigger=trigger,
+        duration_value=value,
+        duration_unit=unit if value else "",
+        statutory=kind == "statutory",
+        maximum=kind == "maximum",
+    ),
+    st.sampled_from(["collection", "contract_end", "inactivity", "consent_withdrawn"]),
+    st.one_of(st.none(), values),
+    units,
+    kinds,
+)
+some_dates = st.fixed_dictionaries(
+    {
+        f: st.one_of(st.none(), dates)
+        for f in ("collected_on", "contract_ended_on", "last_activity_on", "consent_withdrawn_on")
+    }
+)
+
+
+def _numbered(rules):
+    return [RuleTerms(**{**r.__dict__, "id": i}) for i, r in enumerate(rules, start=1)]
+
+
+def _day(expiry):
+    return dt.date.max if expiry is None else expiry.last_day
+
+
+@given(rules=st.lists(any_rule, max_size=4), cap=any_rule, record_dates=some_dates)
+def test_a_maximum_never_lengthens_retention_and_never_shortens_a_minimum(rules, cap, record_dates):
+    rules = _numbered(rules)
+    with_cap = _numbered([*rules, RuleTerms(**{**cap.__dict__, "statutory": False, "maximum": True})])
+    before = expires_at(rules=rules, dates=record_dates, tz=TZ)
+    after = expires_at(rules=with_cap, dates=record_dates, tz=TZ)
+    assert _day(after) <= _day(before)
+    if after is not None:
+        for rule in with_cap:
+            end = rule_last_day(rule, record_dates)
+            if rule.statutory:
+                assert end is not None and after.last_day >= end
+        assert rule_last_day(after.rule, record_dates) == after.last_day
 
 
 NOW = dt.datetime(2030, 6, 1, 12, 0, tzinfo=TZ)

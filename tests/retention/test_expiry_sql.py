@@ -1,5 +1,6 @@
 """The Python engine and the SQL the database runs agree: on the stored expiry (bulk recompute) and on
-which records the sweep selects, for random rules, records and dates."""
+which records the sweep selects, for random mixes of open, maximum and statutory rules, records and dates
+(known and unknown)."""
 
 import datetime as dt
 
@@ -23,7 +24,7 @@ from .conftest import TZ
 
 pytestmark = pytest.mark.django_db
 
-TRIGGERS = ["collection", "contract_end", "financial_year_end_of_last_invoice", "consent_withdrawn"]
+TRIGGERS = ["collection", "contract_end", "financial_year_end_of_last_invoice", "consent_withdrawn", "inactivity"]
 month_ends = st.builds(
     lambda y, m: (dt.date(y, m % 12 + 1, 1) - dt.timedelta(days=1)) if m < 12 else dt.date(y, 12, 31),
     st.integers(min_value=1950, max_value=2100),
@@ -40,7 +41,7 @@ rule_strategy = st.fixed_dictionaries(
         ),
         "action": st.sampled_from(Action.values),
         "grace_days": st.sampled_from([0, 30]),
-        "statutory": st.booleans(),
+        "kind": st.sampled_from(["open", "maximum", "statutory"]),
         "for_category": st.booleans(),
     }
 )
@@ -67,7 +68,8 @@ def build(rules, records):
                 duration_unit=unit,
                 action=spec["action"],
                 grace_days=spec["grace_days"],
-                statutory=spec["statutory"],
+                statutory=spec["kind"] == "statutory",
+                maximum=spec["kind"] == "maximum",
                 data_category=category if spec["for_category"] else None,
             )
         )
@@ -94,9 +96,9 @@ def build(rules, records):
     return activity, made
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    rules=st.lists(rule_strategy, min_size=1, max_size=4),
+    rules=st.lists(rule_strategy, min_size=1, max_size=5),
     records=st.lists(record_strategy, min_size=1, max_size=6),
     now=st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(TZ)),
 )
@@ -154,3 +156,50 @@ def test_sql_month_ends_leap_days_and_dst(start, value, unit, expected_utc):
     record_expiry_recompute(activity_ids=[rule.activity_id])
     record.refresh_from_db()
     assert record.expires_at == expected_utc
+
+
+D = dt.date
+OPEN_UNKNOWN = {"trigger": "contract_end", "duration": None, "kind": "open"}
+OPEN_KNOWN = {"trigger": "collection", "duration": (1, "years"), "kind": "open"}
+CAP = {"trigger": "inactivity", "duration": (3, "years"), "kind": "maximum"}
+CAP_UNKNOWN = {"trigger": "consent_withdrawn", "duration": None, "kind": "maximum"}
+MINIMUM = {"trigger": "financial_year_end_of_last_invoice", "duration": (7, "years"), "kind": "statutory"}
+MINIMUM_UNKNOWN = {"trigger": "contract_end", "duration": (10, "years"), "kind": "statutory"}
+DATES = {
+    "collected_on": D(2020, 1, 10),
+    "last_activity_on": D(2021, 5, 10),
+    "last_invoice_financial_year_end": D(2020, 12, 31),
+}
+
+
+@pytest.mark.parametrize(
+    ("specs", "last_day", "decides"),
+    [
+        ([OPEN_UNKNOWN, CAP], D(2024, 5, 10), 1),  # the cap ends what is "still needed"
+        ([OPEN_KNOWN, CAP], D(2021, 1, 10), 0),  # a known open end before the cap still applies
+        ([OPEN_UNKNOWN, CAP_UNKNOWN], None, None),  # an unknown maximum caps nothing
+        ([CAP_UNKNOWN, CAP], D(2024, 5, 10), 1),  # the earliest KNOWN maximum
+        ([CAP_UNKNOWN], None, None),
+        ([CAP, MINIMUM], D(2027, 12, 31), 1),  # a statutory minimum outlasts the cap
+        ([CAP, MINIMUM_UNKNOWN], None, None),  # ... and keeps while it has not started
+        ([OPEN_UNKNOWN, MINIMUM], None, None),  # still needed, nothing caps it
+        ([CAP_UNKNOWN, MINIMUM], D(2027, 12, 31), 1),  # no say from the maximum: the minimum alone
+        ([OPEN_UNKNOWN, CAP, MINIMUM], D(2027, 12, 31), 2),
+    ],
+)
+def test_sql_combines_open_maximum_and_statutory_rules_like_the_engine(db, specs, last_day, decides):
+    rules = [dict(spec, action="delete", grace_days=30, for_category=False) for spec in specs]
+    activity, (record,) = build(rules, [{"dates": DATES, "other_category": False, "named_rule": None}])
+    made_rules = list(activity.retention_rules.order_by("pk"))
+    expected_at = None if last_day is None else dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, TZ)
+    assert (record.expires_at, record.expiry_rule_id) == (
+        expected_at,
+        None if decides is None else made_rules[decides].pk,
+    )
+    PersonalDataRecord.objects.filter(pk=record.pk).update(expires_at=None, expiry_rule=None)
+    record_expiry_recompute(activity_ids=[activity.pk])
+    record.refresh_from_db()
+    assert (record.expires_at, record.expiry_rule_id) == (
+        expected_at,
+        None if decides is None else made_rules[decides].pk,
+    )

@@ -77,3 +77,46 @@ def test_every_code_has_wording(language):
         }
         assert len(at_trigger) == len(Trigger.values)
         assert not any("_" in s for s in at_trigger)
+
+
+AT_MOST_3_YEARS = {"duration_value": 3, "duration_unit": "years", "trigger": "inactivity", "action": "delete"}
+AT_WITHDRAWAL = {"duration_value": None, "duration_unit": "", "trigger": "consent_withdrawn", "action": "flag"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "language", "sentence"),
+    [
+        (AT_MOST_3_YEARS, "en", "Deleted at most 3 years after the last activity."),
+        (AT_MOST_3_YEARS, "nl", "Verwijderd maximaal 3 jaar na de laatste activiteit."),
+        (AT_MOST_3_YEARS, "fr", "Supprimées au maximum 3 ans après la dernière activité."),
+        (AT_WITHDRAWAL, "en", "Flagged for review at the latest when consent is withdrawn."),
+        (AT_WITHDRAWAL, "nl", "Ter beoordeling gemarkeerd uiterlijk zodra de toestemming wordt ingetrokken."),
+        (AT_WITHDRAWAL, "fr", "Signalées pour examen au plus tard lorsque le consentement est retiré."),
+        (
+            {"duration_value": None, "duration_unit": "", "trigger": "event_end", "action": "delete"},
+            "en",
+            "Deleted at the latest at the end of the event.",
+        ),
+    ],
+)
+def test_a_maximum_reads_at_most(rule, language, sentence):
+    assert retention_sentence(**rule, maximum=True, language=language) == sentence
+    assert retention_sentence(**rule, language=language) != sentence
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_every_code_has_wording_as_a_maximum(language):
+    for trigger in Trigger.values:
+        for value, unit in ((2, "months"), (None, "")):
+            plain = retention_sentence(
+                duration_value=value, duration_unit=unit, trigger=trigger, action="delete", language=language
+            )
+            capped = retention_sentence(
+                duration_value=value,
+                duration_unit=unit,
+                trigger=trigger,
+                action="delete",
+                maximum=True,
+                language=language,
+            )
+            assert capped != plain and "_" not in capped
