@@ -27,7 +27,14 @@ from . import engine
 from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, Tombstone
 from .review import flagged_records_hold, flagged_records_release
 from .selectors import held_q
-from .services import legal_hold_place, legal_hold_release, record_update_dates
+from .services import (
+    legal_hold_place,
+    legal_hold_release,
+    record_change_refusal,
+    record_changes,
+    record_update_dates,
+    record_warnings,
+)
 
 
 class RetentionRuleInline(admin.StackedInline):
@@ -71,11 +78,68 @@ class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 # --- enforcement: records, holds, runs, tombstones -------------------------------------------------
 
 
+class RecordDatesForm(forms.ModelForm):
+    """A record's trigger dates as the DPO edits them: what the service would refuse (a restricted record,
+    Art. 18) is refused on the form, before anything is saved."""
+
+    def clean(self):
+        cleaned = super().clean()
+        record = self.instance
+        if record.pk is not None:
+            dates = {name: cleaned.get(name) for name in self.changed_data if name in self.fields}
+            refusal = record_change_refusal(record, record_changes(record, dates=dates))
+            if refusal is not None and refusal.facts.get("code") == "record_restricted":
+                raise forms.ValidationError(
+                    _(
+                        "This record is restricted (Art. 18) by request #%(request)s: it is stored, not processed, "
+                        "so its trigger dates cannot change until the restriction is lifted."
+                    )
+                    % {"request": refusal.facts.get("request") or "?"}
+                )
+            if refusal is not None:
+                raise forms.ValidationError(refusal.detail)
+        return cleaned
+
+
+def record_warning_messages(record) -> list[str]:
+    """``record_warnings`` in the DPO's language (field names as the page labels them)."""
+    shown = []
+    for warning in record_warnings(record):
+        if warning["dates"]:
+            labels = ", ".join(str(PersonalDataRecord._meta.get_field(name).verbose_name) for name in warning["dates"])
+            shown.append(
+                _("This record has no expiry, so no sweep will erase it: its retention rules wait for %(dates)s.")
+                % {"dates": labels}
+            )
+        elif not warning["rules"]:
+            shown.append(
+                _(
+                    "This record has no expiry, so no sweep will erase it: no retention rule of its activity "
+                    "applies to its data category."
+                )
+            )
+        else:
+            shown.append(
+                _("This record has no expiry, so no sweep will erase it: its retention runs past the calendar's end.")
+            )
+    return shown
+
+
 class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
     """The record admin, with what retention knows: trigger dates editable through the service (the
-    expiry follows), and whether a legal hold covers the record."""
+    expiry follows; refused while the record is restricted), whether a legal hold covers the record, and
+    a warning when the record has no expiry."""
 
+    form = RecordDatesForm
     list_display = (*PersonalDataRecordAdmin.list_display, "held")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            record = self.get_object(request, object_id)
+            if record is not None:
+                for text in record_warning_messages(record):
+                    self.message_user(request, text, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         held = PersonalDataRecord.objects.filter(held_q(), pk=OuterRef("pk"))
@@ -91,7 +155,10 @@ class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
         return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        record_update_dates(record=obj, dates={name: form.cleaned_data[name] for name in form.changed_data})
+        record = record_update_dates(record=obj, dates={name: form.cleaned_data[name] for name in form.changed_data})
+        if "_continue" not in request.POST:  # the record's page, shown next, says it itself
+            for text in record_warning_messages(record):
+                self.message_user(request, text, messages.WARNING)
 
 
 admin.site.unregister(PersonalDataRecord)

@@ -17,7 +17,7 @@ from processing.api import views as register_views
 from processing.api.writes import processing_activity_write
 from processing.models import Controller, DataCategory, ProcessingActivity
 from retention.models import ErasureNotice, LegalHold, RetentionRule
-from retention.services import erasure_confirm, legal_hold_place, legal_hold_release, record_update_dates
+from retention.services import OMITTED, erasure_confirm, legal_hold_place, legal_hold_release, record_update_dates
 from ropa.api.mixins import ApiViewMixin, any_of
 from ropa.api.pagination import KeysetPagination, RegisterPagination
 from ropa.api.roles import ALL_ROLES, DPO_ONLY, Role
@@ -25,6 +25,7 @@ from subjects.api.filtersets import PersonalDataRecordFilterSet
 from subjects.api.serializers import (
     DATE_FIELDS,
     RECORD_COLUMNS,
+    RECORD_OUTCOMES,
     PersonalDataRecordSerializer,
     RecordBatchResultSerializer,
     RecordBatchSerializer,
@@ -35,7 +36,7 @@ from subjects.api.serializers import (
 from subjects.models import DataSubject, PersonalDataRecord
 
 from . import serializers
-from .writes import RecordInput, record_register_many, retention_rules_sync
+from .writes import BatchConflict, RecordInput, record_register_many, retention_rules_sync
 
 SYSTEM_ONLY = frozenset({Role.SYSTEM})
 DPO_OR_SYSTEM = frozenset({Role.DPO, Role.SYSTEM})
@@ -97,17 +98,25 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         request=RecordRegisterSerializer,
         responses={
             201: OpenApiResponse(RecordResultSerializer, description="Registered."),
-            200: OpenApiResponse(RecordResultSerializer, description="Already registered (updated if it differed)."),
+            200: OpenApiResponse(
+                RecordResultSerializer, description="Already registered: updated, or unchanged (``outcome``)."
+            ),
         },
     )
     def create(self, request, *args, **kwargs):
-        """Register one record of the token's source system (idempotent on ``external_id``)."""
+        """Register one record of the token's source system (idempotent on ``external_id``). Sent again, the
+        record takes what differs and keeps what is left out (``payload``, ``retention_rule``, dates,
+        ``subject_identifiers``); ``null`` clears. 409 when a legal hold in force freezes what would change
+        (subject, activity, data category, named rule) or an Art. 18 restriction freezes the record."""
         body = RecordRegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         items, errors = self.resolve([body.validated_data])
         if errors[0]:
             raise ApiValidationError(errors[0])
-        result = record_register_many(source_system=self.token.source_system, items=items)[0]
+        try:
+            result = record_register_many(source_system=self.token.source_system, items=items)[0]
+        except BatchConflict as conflict:
+            raise conflict.items[0] from None  # one record: its own conflict, not the batch's
         payload = RecordResultSerializer(result).data
         return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
@@ -115,7 +124,9 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     @action(detail=False, methods=["post"])
     def batch(self, request):
         """Register up to 1,000 records at once, all or nothing: a batch with any error writes nothing and
-        names the field of each bad record. Sending the same batch again creates nothing twice."""
+        names the field of each bad record (a 409 names each record a hold or a restriction keeps from
+        changing). Sending the same batch again creates nothing twice. Records already registered keep what
+        is left out, as with one record; the answer counts created, updated and unchanged records."""
         body = RecordBatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rows = body.validated_data["records"]
@@ -124,17 +135,14 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             # Keyed by position, as DRF keys the errors of the records it rejected itself.
             raise ApiValidationError({"records": {index: e for index, e in enumerate(errors) if e}})
         results = record_register_many(source_system=self.token.source_system, items=items)
-        created = sum(1 for r in results if r.created)
-        return Response(
-            RecordBatchResultSerializer(
-                {"created": created, "existing": len(results) - created, "results": results}
-            ).data
-        )
+        counts = {outcome: sum(1 for r in results if r.outcome == outcome) for outcome in RECORD_OUTCOMES}
+        counts["existing"] = counts["updated"] + counts["unchanged"]  # the former name of the two together
+        return Response(RecordBatchResultSerializer({**counts, "results": results}).data)
 
     @extend_schema(request=TriggerDatesSerializer, responses=PersonalDataRecordSerializer)
     def partial_update(self, request, *args, **kwargs):
         """Change trigger dates of a record (e.g. ``contract_ended_on``); its expiry is recomputed. Only the
-        dates sent change; null clears one."""
+        dates sent change; null clears one. 409 while the record is restricted (Art. 18)."""
         record = self.get_object()
         body = TriggerDatesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -195,8 +203,8 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                     subject_identifiers=row.get("subject_identifiers"),
                     activity=activity,
                     data_category=category,
-                    retention_rule=rule,
-                    payload=row.get("payload"),
+                    retention_rule=rule if "retention_rule" in row else OMITTED,
+                    payload=row.get("payload", OMITTED),
                     dates={name: row[name] for name in DATE_FIELDS if name in row},
                 )
             )

@@ -3,9 +3,10 @@
 - ``retention_rules_sync``: an activity's rules from the nested activity payload, then ``rule_changed``
   so that the records' expiry follows in the same transaction.
 - ``record_register_many``: a batch of up to 1,000 records in a handful of queries. It computes expiry
-  with the same pure engine ``record_register`` uses (``engine.applicable_rules`` + ``engine.expires_at``,
+  with the same pure engine ``record_upsert`` uses (``engine.applicable_rules`` + ``engine.expires_at``,
   rules read once per activity), inserts new records in one statement, and hands every record that
-  already exists and differs to ``record_register`` itself, so an update has exactly one code path.
+  already exists and differs in what was sent to ``record_upsert`` itself, so an update has exactly one
+  code path (what is left out is kept; a hold or a restriction refuses what it freezes).
 
 TODO(retention): both belong in ``retention/services.py`` (as ``retention_rules_save`` and
 ``record_register_many``); they live here because the API was built beside that module, not in it.
@@ -14,7 +15,7 @@ TODO(retention): both belong in ``retention/services.py`` (as ``retention_rules_
 import datetime as dt
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -24,8 +25,17 @@ from processing.api.writes import assign, error_list
 from processing.models import DataCategory
 from retention import engine, selectors
 from retention.models import RetentionRule
-from retention.services import record_register, rule_changed, subject_register
-from subjects.api.serializers import DATE_FIELDS
+from retention.services import (
+    OMITTED,
+    Omitted,
+    record_change_refusal,
+    record_changes,
+    record_expiry_warnings,
+    record_upsert,
+    rule_changed,
+    subject_register,
+)
+from ropa.kernel.problems import Conflict
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
 
@@ -99,26 +109,50 @@ class SubjectRef:
 
 @dataclass
 class Registered:
+    """One line of a registration's answer: the record, what was done to it (``created``, ``updated``,
+    ``unchanged``) and its warnings (``no_expiry``)."""
+
     id: int
     external_id: str
-    created: bool
+    outcome: str
+    warnings: list[dict] = field(default_factory=list)
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
 
 
 @dataclass
 class RecordInput:
-    """One validated record of a batch, its references already resolved."""
+    """One validated record of a batch, its references already resolved. ``payload`` and ``retention_rule``
+    are ``OMITTED`` when not sent (kept as stored), ``dates`` holds only the dates sent."""
 
     external_id: str
     subject_key: str
     subject_identifiers: dict | None
     activity: object
     data_category: DataCategory
-    retention_rule: RetentionRule | None
+    retention_rule: RetentionRule | Omitted | None
     payload: object
     dates: dict[str, dt.date | None]
 
+    def rule_id(self) -> int | Omitted | None:
+        return self.retention_rule if self.retention_rule is OMITTED else getattr(self.retention_rule, "pk", None)
 
-_COMPARED = ("subject_id", "activity_id", "data_category_id", "retention_rule_id", "payload")
+
+class BatchConflict(Conflict):
+    """Records of a batch that their hold or restriction refuses to change (``items``: position ->
+    ``Conflict``); nothing of the batch is written."""
+
+    def __init__(self, items: dict[int, Conflict]):
+        self.items = dict(sorted(items.items()))
+        first, *others = self.items.items()
+        more = f" (and {len(others)} more record(s) of the batch)" if others else ""
+        super().__init__(
+            f"Nothing of the batch was written: record {first[0]} of the batch: {first[1].detail}{more}",
+            code="batch_refused",
+            records={str(index): conflict.body() for index, conflict in self.items.items()},
+        )
 
 
 @transaction.atomic
@@ -126,8 +160,10 @@ def record_register_many(
     *, source_system: str, items: list[RecordInput], now: dt.datetime | None = None
 ) -> list[Registered]:
     """Register a batch idempotently on ``source_system`` + ``external_id``: new records are inserted
-    together; a record already registered is left alone when nothing differs and otherwise goes through
-    ``record_register``. All or nothing. Returns one line per item, in order."""
+    together; a record already registered is left alone when nothing sent differs and otherwise goes
+    through ``record_upsert``, which keeps what was left out. All or nothing: a record its hold or its
+    restriction keeps from changing refuses the whole batch (``BatchConflict``, every such record named).
+    Returns one line per item, in order."""
     now = now or timezone.now()
     tz = selectors.retention_time_zone()
     subjects = _subjects(items)
@@ -138,47 +174,92 @@ def record_register_many(
         )
     }
     rules_of: dict[int, list[engine.RuleTerms]] = {}
+
+    def warnings(*, activity_id, category_id, rule_id, dates, expires_at) -> list[dict]:
+        if expires_at is not None:
+            return []
+        if activity_id not in rules_of:
+            rules_of[activity_id] = selectors.rule_terms_for_activity(activity_id)
+        rules = engine.applicable_rules(rules_of[activity_id], data_category_id=category_id, named_rule_id=rule_id)
+        return record_expiry_warnings(rules=rules, dates=dates, expires_at=None)
+
+    def line(outcome: str, record: PersonalDataRecord) -> Registered:
+        found = warnings(
+            activity_id=record.activity_id,
+            category_id=record.data_category_id,
+            rule_id=record.retention_rule_id,
+            dates=selectors.record_dates(record),
+            expires_at=record.expires_at,
+        )
+        return Registered(record.pk, record.external_id, outcome, found)
+
+    def upsert(index: int, item: RecordInput) -> Registered:
+        try:
+            done = record_upsert(
+                subject=subjects[(item.activity.controller_id, item.subject_key)].instance(),
+                activity=item.activity,
+                data_category=item.data_category,
+                source_system=source_system,
+                external_id=item.external_id,
+                payload=item.payload,
+                dates=item.dates,
+                retention_rule=item.retention_rule,
+                now=now,
+            )
+        except Conflict as conflict:
+            # Changed since it was read above: still reported as the record of the batch it is.
+            raise BatchConflict({index: conflict}) from None
+        return line(done.outcome, done.record)
+
     results: list[Registered | None] = [None] * len(items)
+    changing: list[int] = []
+    refused: dict[int, Conflict] = {}
     new: list[tuple[int, dict]] = []
     for index, item in enumerate(items):
         subject = subjects[(item.activity.controller_id, item.subject_key)]
         record = existing.get(item.external_id)
         if record is not None:
-            if _differs(record, item, subject):
-                record = record_register(
-                    subject=subject.instance(),
-                    activity=item.activity,
-                    data_category=item.data_category,
-                    source_system=source_system,
-                    external_id=item.external_id,
-                    payload=item.payload,
-                    dates=item.dates,
-                    retention_rule=item.retention_rule,
-                    now=now,
-                )
-            results[index] = Registered(record.pk, item.external_id, False)
+            changed = record_changes(
+                record,
+                subject_id=subject.pk,
+                activity_id=item.activity.pk,
+                data_category_id=item.data_category.pk,
+                retention_rule_id=item.rule_id(),
+                payload=item.payload,
+                dates=item.dates,
+            )
+            if not changed:
+                results[index] = line("unchanged", record)
+                continue
+            refusal = record_change_refusal(record, changed)
+            if refusal is not None:
+                refused[index] = refusal
+            changing.append(index)
             continue
         if item.activity.pk not in rules_of:
             rules_of[item.activity.pk] = selectors.rule_terms_for_activity(item.activity.pk)
+        rule_id = None if item.retention_rule is OMITTED else item.rule_id()
         applicable = engine.applicable_rules(
-            rules_of[item.activity.pk],
-            data_category_id=item.data_category.pk,
-            named_rule_id=item.retention_rule.pk if item.retention_rule else None,
+            rules_of[item.activity.pk], data_category_id=item.data_category.pk, named_rule_id=rule_id
         )
         expiry = engine.expires_at(rules=applicable, dates=item.dates, tz=tz)
         record = {
             "subject_id": subject.pk,
             "activity_id": item.activity.pk,
             "data_category_id": item.data_category.pk,
-            "retention_rule_id": item.retention_rule.pk if item.retention_rule else None,
+            "retention_rule_id": rule_id,
             "source_system": source_system,
             "external_id": item.external_id,
-            "payload": item.payload,
+            "payload": None if item.payload is OMITTED else item.payload,
             "expires_at": expiry.at if expiry else None,
             "expiry_rule_id": expiry.rule.id if expiry else None,
             **item.dates,
         }
         new.append((index, record))
+    if refused:
+        raise BatchConflict(refused)
+    for index in changing:
+        results[index] = upsert(index, items[index])
     if new:
         try:
             with transaction.atomic():
@@ -188,25 +269,21 @@ def record_register_many(
             ids = None
         if ids is not None:
             for (index, record), pk in zip(new, ids, strict=True):
-                results[index] = Registered(pk, record["external_id"], True)
+                results[index] = Registered(
+                    pk,
+                    record["external_id"],
+                    "created",
+                    warnings(
+                        activity_id=record["activity_id"],
+                        category_id=record["data_category_id"],
+                        rule_id=record["retention_rule_id"],
+                        dates=items[index].dates,
+                        expires_at=record["expires_at"],
+                    ),
+                )
         else:
             for index, _record in new:
-                item = items[index]
-                before = PersonalDataRecord.objects.filter(
-                    source_system=source_system, external_id=item.external_id
-                ).exists()
-                saved = record_register(
-                    subject=subjects[(item.activity.controller_id, item.subject_key)].instance(),
-                    activity=item.activity,
-                    data_category=item.data_category,
-                    source_system=source_system,
-                    external_id=item.external_id,
-                    payload=item.payload,
-                    dates=item.dates,
-                    retention_rule=item.retention_rule,
-                    now=now,
-                )
-                results[index] = Registered(saved.pk, item.external_id, not before)
+                results[index] = upsert(index, items[index])
     return results
 
 
@@ -261,19 +338,6 @@ def _insert_records(records: list[dict], *, now: dt.datetime) -> list[int]:
 
 def _array_type(field) -> str:
     return f"{field.db_type(connection)}[]"  # a foreign key's db_type is its target's
-
-
-def _differs(record: PersonalDataRecord, item: RecordInput, subject: SubjectRef) -> bool:
-    wanted = {
-        "subject_id": subject.pk,
-        "activity_id": item.activity.pk,
-        "data_category_id": item.data_category.pk,
-        "retention_rule_id": item.retention_rule.pk if item.retention_rule else None,
-        "payload": item.payload,
-    }
-    if any(getattr(record, name) != wanted[name] for name in _COMPARED):
-        return True
-    return any(getattr(record, name) != value for name, value in item.dates.items() if name in DATE_FIELDS)
 
 
 def _subjects(items: list[RecordInput]) -> dict[tuple[int, str], SubjectRef]:

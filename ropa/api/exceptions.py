@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ropa.kernel.problems import Conflict
+
 
 def as_drf_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
     """A ``ValidationError`` from a service or a model's ``clean()`` keyed the way serializers key theirs."""
@@ -23,7 +25,10 @@ def as_drf_validation_error(error: DjangoValidationError) -> exceptions.Validati
 
 def api_exception_handler(exc, context):
     """DRF's handler, plus: the services' ``ValidationError`` is a 400 naming the field, and removing
-    something still in use is a 409 that says so."""
+    something still in use, or a write the state of its target refuses (``Conflict``: a hold, a
+    restriction), is a 409 that says so."""
+    if isinstance(exc, Conflict):
+        return Response(exc.body(), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = as_drf_validation_error(exc)
     elif isinstance(exc, ProtectedError):

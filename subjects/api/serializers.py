@@ -104,7 +104,11 @@ class RecordRegisterSerializer(TriggerDatesSerializer):
                 max_value=2**63 - 1,
                 help_text=_help("retention_rule"),
             ),
-            "payload": PayloadField(required=False, allow_null=True, help_text=_help("payload")),
+            "payload": PayloadField(
+                required=False,
+                allow_null=True,
+                help_text=_("The personal data itself. Left out: kept as stored; null: cleared."),
+            ),
             **super().get_fields(),
         }
 
@@ -123,15 +127,47 @@ class RecordBatchSerializer(serializers.Serializer):
     records = RecordRegisterSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
 
+# What a registration did to a record: created it, changed what differed, or found it as sent.
+RECORD_OUTCOMES = ("created", "updated", "unchanged")
+
+
+class RecordWarningSerializer(serializers.Serializer):
+    """Something the source system should know of the record it registered; ids and field names only."""
+
+    code = serializers.ChoiceField(
+        choices=[("no_expiry", "no_expiry")],
+        help_text=_("``no_expiry``: no rule gives the record an expiry, so no sweep will erase it as it stands."),
+    )
+    detail = serializers.CharField(help_text=_("What it means and what would give the record an expiry."))
+    dates = serializers.ListField(
+        child=serializers.CharField(), help_text=_("The trigger dates the record's rules wait for.")
+    )
+    rules = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("The rules that give no date yet (ids).")
+    )
+
+
 class RecordResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text=_("The record's id in the register."))
     external_id = serializers.CharField()
     created = serializers.BooleanField(help_text=_("True when this request created the record."))
+    outcome = serializers.ChoiceField(
+        choices=[(o, o) for o in RECORD_OUTCOMES],
+        help_text=_(
+            "created; updated (it was registered and what was sent differed); unchanged (it was registered "
+            "as sent). Fields left out are never cleared."
+        ),
+    )
+    warnings = RecordWarningSerializer(many=True, help_text=_("E.g. ``no_expiry``; empty when all is well."))
 
 
 class RecordBatchResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text=_("Records this request created."))
-    existing = serializers.IntegerField(help_text=_("Records that were already registered (updated if they differed)."))
+    updated = serializers.IntegerField(help_text=_("Records already registered that took what differed."))
+    unchanged = serializers.IntegerField(help_text=_("Records already registered exactly as sent."))
+    existing = serializers.IntegerField(
+        help_text=_("Deprecated: updated + unchanged, the name this count had before both were told apart.")
+    )
     results = RecordResultSerializer(many=True, help_text=_("One line per record sent, in the same order."))
 
 

@@ -19,7 +19,7 @@ def test_register_one_then_again_creates_nothing(world):
     assert first.json()["created"] is True
     again = api.post("records/", world.record())
     assert again.status_code == 200
-    assert again.json() == {**first.json(), "created": False}
+    assert again.json() == {**first.json(), "created": False, "outcome": "unchanged"}
     record = PersonalDataRecord.objects.get()
     assert (record.source_system, record.external_id, record.subject.key) == ("crm", "c-1", "s-1")
     assert record.expires_at is None  # the contract has not ended
@@ -34,6 +34,7 @@ def test_batch_of_1000_is_idempotent_and_says_which_were_new(world, django_asser
     assert (response.json()["created"], response.json()["existing"]) == (600, 0)
     response = api.post("records/batch/", {"records": records})
     assert (response.json()["created"], response.json()["existing"]) == (400, 600)
+    assert (response.json()["updated"], response.json()["unchanged"]) == (0, 600)
     assert [r["created"] for r in response.json()["results"]][598:602] == [False, False, True, True]
     assert [r["external_id"] for r in response.json()["results"]] == [r["external_id"] for r in records]
     assert PersonalDataRecord.objects.count() == 1000
@@ -44,7 +45,8 @@ def test_retry_with_a_changed_date_updates_through_the_service(world):
     api = world.api("system_a")
     api.post("records/", world.record())
     response = api.post("records/batch/", {"records": [world.record(contract_ended_on="2024-06-30")]})
-    assert response.json()["existing"] == 1
+    assert (response.json()["existing"], response.json()["updated"]) == (1, 1)
+    assert response.json()["results"][0]["outcome"] == "updated"
     record = PersonalDataRecord.objects.get()
     assert record.contract_ended_on == dt.date(2024, 6, 30)
     assert timezone.localtime(record.expires_at).date() == dt.date(2026, 7, 1)  # 2 years after the contract ended

@@ -1,0 +1,1 @@
+"""The kernel: what every tier may import (problems, ...); it imports nothing of the project."""
