@@ -47,6 +47,21 @@ class CountingPaginator(Paginator):
         return self._get_page(rows, number, self)
 
 
+def strict_page_size(request, *, name: str, default: int, maximum: int) -> int:
+    """``?page_size=``: a whole number from 1 to ``maximum``, or a 400 that says so (never silently the
+    default, as DRF would answer ``page_size=abc``)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: [_("A whole number.")]}) from None
+    if not 1 <= size <= maximum:
+        raise exceptions.ValidationError({name: [_("Between 1 and %d.") % maximum]})
+    return size
+
+
 class RegisterPagination(PageNumberPagination):
     """Numbered pages of 50 (``page_size`` up to 500) for the register lists, which stay small."""
 
@@ -54,6 +69,19 @@ class RegisterPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        return strict_page_size(
+            request, name=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
+
+    def get_schema_operation_parameters(self, view):
+        page, page_size = super().get_schema_operation_parameters(view)
+        page["schema"] = {"type": "integer", "minimum": 1}
+        page["description"] = "Page number, from 1; a page past the last is a 404."
+        page_size["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        page_size["description"] = f"Rows per page, 1 to {self.max_page_size} (default {self.page_size})."
+        return [page, page_size]
 
 
 class KeysetPagination(BasePagination):
@@ -91,18 +119,9 @@ class KeysetPagination(BasePagination):
         return condition
 
     def get_page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            raise exceptions.ValidationError({self.page_size_query_param: [_("A whole number.")]}) from None
-        if not 1 <= size <= self.max_page_size:
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [_("Between 1 and %d.") % self.max_page_size]}
-            )
-        return size
+        return strict_page_size(
+            request, name=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
 
     def decode_cursor(self, request, model) -> list | None:
         encoded = request.query_params.get(self.cursor_query_param)

@@ -1,7 +1,7 @@
 """``/api/v1/``: every app's router under one root, the OpenAPI schema, Swagger UI and ReDoc."""
 
 from csp.decorators import csp_update
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
@@ -42,4 +42,6 @@ urlpatterns = [
     path("register/", views.RegisterDocumentView.as_view(), name="api-register"),
     path("register/export/", views.RegisterExportView.as_view(), name="api-register-export"),
     path("", include(router.urls)),
+    # Last: every other path that ends in a slash is a JSON 404 (one without goes on to APPEND_SLASH).
+    re_path(r"^(?P<path>.*/)$", views.not_found),
 ]

@@ -1,6 +1,6 @@
 """The API's own routes: the root, the token's view of itself, and the register as one document."""
 
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -15,6 +15,7 @@ from ropa.exports import FORMATS, LANGUAGES, ExportError, export_register, regis
 
 from .mixins import ApiViewMixin
 from .roles import READERS, Role
+from .schema import ATTACHMENT
 from .validators import DateField
 
 
@@ -24,6 +25,12 @@ class ApiRootView(ApiViewMixin, routers.APIRootView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
     schema = None
+
+
+def not_found(request, path=""):
+    """Any other path under the API, such as an id the router cannot read (``/records/0.5/``): a JSON 404,
+    as the API's own 404s are, rather than Django's HTML page."""
+    return JsonResponse({"detail": str(_("Not found."))}, status=404)
 
 
 class TokenView(ApiViewMixin, APIView):
@@ -122,8 +129,14 @@ class RegisterExportView(RegisterViewMixin, APIView):
     content_negotiation_class = IgnoreFormatNegotiation
 
     @extend_schema(
-        parameters=[RegisterExportQuerySerializer],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The export file, as an attachment.")},
+        parameters=[RegisterExportQuerySerializer, ATTACHMENT],
+        responses={
+            (200, FORMATS[fmt][0].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.OBJECT if fmt == "json" else OpenApiTypes.BINARY,
+                description="The export file, as an attachment, in the type `format` names.",
+            )
+            for fmt in sorted(FORMATS)
+        },
     )
     def get(self, request):
         query = RegisterExportQuerySerializer(data=request.query_params)

@@ -18,6 +18,7 @@ from processing.models import Controller, Purpose
 from ropa.api.mixins import ApiViewMixin
 from ropa.api.pagination import RegisterPagination
 from ropa.api.roles import DPO_ONLY, Role
+from ropa.api.schema import ATTACHMENT
 from subjects import selectors, services
 from subjects.choices import PACKAGE_REQUEST_TYPES, RequestStatus
 from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest
@@ -36,7 +37,13 @@ class ZipRenderer(BaseRenderer):
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else json.dumps(data).encode()
+        if isinstance(data, bytes):
+            return data
+        # An error (404, 403, ...) asked for as a zip is JSON, and says so.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data).encode()
 
 
 class _ControllerFromToken:
@@ -242,10 +249,11 @@ class DataSubjectRequestViewSet(
         return Response(self._shown(obj))
 
     @extend_schema(
+        parameters=[ATTACHMENT],
         responses={
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The package (zip)."),
-            400: OpenApiResponse(description="This request has no package."),
-        }
+            400: OpenApiResponse(description="This request has no package (its type or its status)."),
+        },
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ZipRenderer])
     def package(self, request, pk=None):
