@@ -44,6 +44,7 @@ from processing.models import (
 )
 from processing.services import special_category_codes
 from retention.choices import Action, DurationUnit, Trigger
+from ropa.api.validators import DateField
 from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
 
 FORMAT = "ropa-file/1"
@@ -88,7 +89,7 @@ def _null_text(value) -> str:
 class StatementEntry(StrictSerializer):
     file = serializers.CharField(max_length=200)
     title = serializers.CharField(max_length=200)
-    date = serializers.DateField(allow_null=True, required=False, default=None)
+    date = DateField(allow_null=True, required=False, default=None)
     language = serializers.CharField(max_length=8, required=False, default="nl")
 
 
@@ -194,7 +195,7 @@ class ActivityEntry(StrictSerializer):
     dpia_required = serializers.BooleanField(allow_null=True, required=False, default=None)
     minimum_age = serializers.IntegerField(min_value=0, max_value=120, allow_null=True, required=False, default=None)
     status = serializers.ChoiceField(choices=ActivityStatus.choices, default=ActivityStatus.ACTIVE)
-    ended_on = serializers.DateField(allow_null=True, required=False, default=None)
+    ended_on = DateField(allow_null=True, required=False, default=None)
     retention = RetentionEntry(many=True, required=False, default=list)
     sources = Quotes
 

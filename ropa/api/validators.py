@@ -1,10 +1,12 @@
-"""Input checks shared by the API's serializers: dates in range, and JSON the database will store."""
+"""Input checks shared by the API's serializers: strict dates in range, and JSON the database will store."""
 
 import datetime as dt
 import math
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from ropa.kernel.dates import NotADayError, parse_day
 
 # Far enough for any real trigger date, and far enough from year 9999 that adding a retention period of
 # up to 200 years can never overflow.
@@ -63,11 +65,30 @@ class StrictCharField(serializers.CharField):
 
 
 class DateField(serializers.DateField):
-    """An ISO date between 1900-01-01 and 2199-12-31."""
+    """A day written exactly ``YYYY-MM-DD`` (ASCII digits; no week dates, no ``20260101``), between
+    1900-01-01 and 2199-12-31. The one date field of the API: every serializer, query parameter and
+    filter that reads a date uses it, and so does the register-file import. The error says whether the
+    form is wrong ("Use YYYY-MM-DD.") or the day does not exist ("2026-02-30 is not a day of the
+    calendar.")."""
+
+    default_error_messages = {
+        "invalid": _("Use YYYY-MM-DD."),
+        "datetime": _("Give a day (YYYY-MM-DD), not a moment."),
+    }
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.validators.append(date_in_range)
+
+    def to_internal_value(self, value):
+        if isinstance(value, dt.datetime):
+            self.fail("datetime")
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_day(value)
+        except NotADayError as error:
+            raise serializers.ValidationError(str(error), code=error.code) from None
 
 
 class PayloadField(serializers.JSONField):

@@ -31,6 +31,7 @@ from processing.models import (
     Source,
 )
 from retention.models import RetentionRule
+from ropa.kernel.dates import NotADayError, parse_day
 
 BATCH_SIZE = 200
 
@@ -288,9 +289,9 @@ def parse_as_of(as_of) -> dt.date | None:
     if isinstance(as_of, dt.date):
         return as_of
     try:
-        return dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise ExportError(f"“{as_of}” is not a date (YYYY-MM-DD).") from None
+        return parse_day(str(as_of))
+    except NotADayError as error:
+        raise ExportError(f"“{as_of}”: {error}") from None
 
 
 def _controller_ids(controller) -> list[int] | None:

@@ -76,7 +76,7 @@ def test_batch_with_one_bad_record_writes_nothing_and_names_it(world):
         ({"external_id": "nul\u0000"}, "external_id", "Null characters"),
         ({"payload": {"name": "nul\u0000"}}, "payload", "Null characters"),
         ({"payload": {"bad\u0000key": 1}}, "payload", "Null characters"),
-        ({"collected_on": "10000-01-01"}, "collected_on", "wrong format"),
+        ({"collected_on": "10000-01-01"}, "collected_on", "Use YYYY-MM-DD."),
         ({"collected_on": "1800-01-01"}, "collected_on", "between 1900-01-01"),
         ({"contract_end_on": "2024-01-01"}, "contract_end_on", "Unknown field"),
         ({"activity": "B-01"}, "activity", "No activity “B-01”"),

@@ -7,13 +7,17 @@ from django.utils import timezone
 
 from ropa.audit.exports import write_csv
 from ropa.audit.models import AuditEvent
+from ropa.kernel.dates import NotADayError, parse_day
 
 
 def _day(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"Not a date (YYYY-MM-DD): {value!r}") from None
+        day = parse_day(value)
+    except NotADayError as error:
+        raise CommandError(f"{value!r}: {error}") from None
+    if not dt.date.min < day < dt.date.max:
+        raise CommandError(f"{value!r}: give a day after {dt.date.min} and before {dt.date.max}.")
+    return day
 
 
 class Command(BaseCommand):
