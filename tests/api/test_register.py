@@ -100,7 +100,6 @@ def test_recipient_by_id_or_key(world):
         ({"role": "processor"}, "client", "client controller"),
         ({"status": "ended"}, "ended_on", "end date"),
         ({"ended_on": "2020-01-01"}, "ended_on", "active activity"),
-        ({"reference": "A-01"}, "non_field_errors", "unique"),
         ({"retention_rules": [{"trigger": "collection", "statutory": True}]}, "retention_rules", "flag for review"),
         ({"retention_rules": [{"trigger": "whenever"}]}, "retention_rules", "not a valid choice"),
         (
