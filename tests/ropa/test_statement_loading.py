@@ -291,3 +291,16 @@ def test_a_register_loaded_before_digests_were_kept_goes_by_the_history(write, d
         "controllers acme: changed in the register since it was loaded, and in the file (conflict); differs in dpo_name"
     ]
     assert ProcessingActivity.objects.get(reference="AC-01").owner == "Verkoop"  # only the loader wrote it
+
+
+def test_saving_an_admin_page_unchanged_is_no_change(write, dpo_client):
+    load(write(FILE))
+    activity = ProcessingActivity.objects.get(reference="AC-01")
+    for instance in (Controller.objects.get(key="acme"), activity, activity.retention_rules.get()):
+        admin_edit(dpo_client, instance)
+
+    report = load(write(FILE.replace("value: 10", "value: 12").replace("Jan Janssens", "Jan Peeters")))
+
+    assert report.kept == []
+    assert report.updated == {"controllers": 1, "retention rules": 1}
+    assert RetentionRule.objects.get(activity=activity).duration_value == 12
