@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from processing.models import Controller, LoadedEntry, ProcessingActivity, Recipient
+from processing.models import Controller, DataCategory, LoadedEntry, ProcessingActivity, Recipient
 from retention.models import RetentionRule
 from ropa.api.services import api_token_issue
 from ropa.register_file import load
@@ -304,3 +304,26 @@ def test_saving_an_admin_page_unchanged_is_no_change(write, dpo_client):
     assert report.kept == []
     assert report.updated == {"controllers": 1, "retention rules": 1}
     assert RetentionRule.objects.get(activity=activity).duration_value == 12
+
+
+def test_vocabulary_and_recipients_changed_in_the_register_are_kept(write, dpo_client):
+    path = write(FILE)
+    load(path)
+    admin_edit(dpo_client, DataCategory.objects.get(code="identification"), name="Identiteitsgegevens")
+    api = Api(api_token_issue(role="dpo", name="dpo test")[1])
+    recipient = Recipient.objects.get(key="cloud")
+    response = api.patch(f"recipients/{recipient.pk}/", {"safeguard_note": "Contract nagekeken"})
+    assert response.status_code == 200, response.json()
+
+    report = load(write(FILE.replace("name: Identificatiegegevens", "name: Identificatie")))
+
+    assert DataCategory.objects.get(code="identification").name == "Identiteitsgegevens"
+    recipient.refresh_from_db()
+    assert recipient.safeguard_note == "Contract nagekeken"
+    assert sorted(str(entry) for entry in report.kept) == [
+        "data categories identification: changed in the register since it was loaded, and in the file (conflict);"
+        " differs in name",
+        "recipients acme/cloud: changed in the register since it was loaded; differs in safeguard_note",
+    ]
+    load(path, force=True)  # the file as last written
+    assert DataCategory.objects.get(code="identification").name == "Identificatie"
