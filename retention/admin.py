@@ -43,7 +43,7 @@ class RetentionRuleInline(admin.StackedInline):
     fields = (
         ("duration_value", "duration_unit", "trigger"),
         ("action", "grace_days", "data_category"),
-        ("statutory", "legal_reference"),
+        ("statutory", "maximum", "legal_reference"),
         "note",
         "source_quote",
         "position",
@@ -58,12 +58,13 @@ ProcessingActivityAdmin.inlines = [*ProcessingActivityAdmin.inlines, RetentionRu
 @admin.register(RetentionRule)
 class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     controller_paths = ("activity__controller",)
-    list_display = ("activity", "rule_sentence", "trigger", "action", "grace_days", "statutory")
+    list_display = ("activity", "rule_sentence", "trigger", "action", "grace_days", "statutory", "maximum")
     list_filter = (
         ("activity__controller", RelatedInScopeListFilter),
         "trigger",
         "action",
         "statutory",
+        "maximum",
         "duration_unit",
     )
     search_fields = ("activity__reference", "activity__name", "activity__name_en", "legal_reference", "note")

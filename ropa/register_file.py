@@ -165,6 +165,7 @@ class RetentionEntry(StrictSerializer):
     action = serializers.ChoiceField(choices=Action.choices)
     grace_days = serializers.IntegerField(min_value=0, max_value=3650, allow_null=True, required=False, default=None)
     statutory = serializers.BooleanField(required=False, default=False)
+    maximum = serializers.BooleanField(required=False, default=False)
     legal_reference = _text(max_length=300)
     note = _text()
     sources = Quotes
@@ -464,6 +465,10 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
                 ):
                     problems.append(
                         f"{rpath}.action: a statutory period with no stated length can only flag for review"
+                    )
+                if rule["statutory"] and rule["maximum"]:
+                    problems.append(
+                        f"{rpath}.maximum: a rule is either a statutory minimum or a maximum, not both"
                     )
                 check_quotes(rpath, rule["sources"])
     return problems
@@ -864,6 +869,7 @@ def _write_activity(controller, item, recipients, statement, load: _Load) -> Non
                 "action": r["action"],
                 "grace_days": DEFAULT_GRACE_DAYS if r["grace_days"] is None else r["grace_days"],
                 "statutory": r["statutory"],
+                "maximum": r["maximum"],
                 "legal_reference": _null_text(r["legal_reference"]),
                 "note": _null_text(r["note"]),
                 "source_quote": _quotes(r["sources"]),

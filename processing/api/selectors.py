@@ -28,7 +28,7 @@ def moment(value, zone=None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-TEXTS, NUMBERS, FLAGS = 8, 4, 1
+TEXTS, NUMBERS, FLAGS = 8, 4, 2
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
             "action",
             "grace_days",
             "statutory",
+            "maximum",
             "legal_reference",
             "note",
             "source_quote",
@@ -74,7 +75,7 @@ RULES = ChildKind(
     activity="activity_id",
     texts=("data_category__code", "duration_unit", "trigger", "action", "legal_reference", "note", "source_quote"),
     numbers=("id", "duration_value", "position", "grace_days"),
-    flags=("statutory",),
+    flags=("statutory", "maximum"),
 )
 
 
@@ -82,7 +83,7 @@ def retention_rule_row(row: tuple) -> dict:
     """A rule as the union query reads it (``RULES``), as the API shows it, its sentence in English."""
     code, unit, trigger, action, legal_reference, note, source_quote = row[:7]
     rule_id, value, _position, grace_days = row[TEXTS : TEXTS + 4]
-    statutory = bool(row[TEXTS + 4])  # a plain cursor: SQLite gives 0 or 1
+    statutory, maximum = bool(row[TEXTS + 4]), bool(row[TEXTS + 5])  # a plain cursor: SQLite gives 0 or 1
     return {
         "id": rule_id,
         "data_category": code,
@@ -91,6 +92,7 @@ def retention_rule_row(row: tuple) -> dict:
         "action": action,
         "grace_days": grace_days,
         "statutory": statutory,
+        "maximum": maximum,
         "legal_reference": legal_reference,
         "note": note,
         "source_quote": source_quote,
@@ -100,6 +102,7 @@ def retention_rule_row(row: tuple) -> dict:
             trigger=trigger,
             action=action,
             statutory=statutory,
+            maximum=maximum,
             legal_reference=legal_reference,
             language="en",
         ),

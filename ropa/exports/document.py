@@ -81,6 +81,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
                 "trigger": item.rule.trigger,
                 "action": item.rule.action,
                 "statutory": item.rule.statutory,
+                "maximum": item.rule.maximum,
                 "text": text,
             }
             for item, text in zip(entry.retention, retention_texts, strict=True)

@@ -272,7 +272,7 @@ def test_json_follows_the_ropa_register_1_contract(statements):
             for category in activity["data_categories"]:
                 assert {"name", "special_category", "criminal"} <= set(category)
             for rule in activity["retention"]:
-                assert set(rule) == {"data_category", "duration", "trigger", "action", "statutory", "text"}
+                assert set(rule) == {"data_category", "duration", "trigger", "action", "statutory", "maximum", "text"}
                 assert rule["action"] in ("flag", "anonymise", "delete")
                 assert rule["duration"] is None or rule["duration"]["unit"] in ("days", "weeks", "months", "years")
             assert all(set(source) == {"statement", "quote"} for source in activity["sources"])
