@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 
 from processing.choices import ActivityStatus
 from processing.models import Controller, ProcessingActivity
-from retention.models import LegalHold, RetentionRun, RunStatus
+from retention import engine
+from retention.models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from ropa.access.scope import scoped
 from ropa.exports.completeness import activity_gaps
 from ropa.exports.evidence import chain_status
@@ -171,6 +172,42 @@ def records_due(ctx: Context) -> dict[int, Cell]:
         pk: Cell(
             counts.get(pk, 0),
             _admin("subjects_personaldatarecord_changelist", activity__controller__id__exact=pk, due=str(DUE_DAYS)),
+        )
+        for pk in ctx.ids
+    }
+
+
+@figure(_("records that will never expire as things stand (no expiry date)"))
+def records_never_expiring(ctx: Context) -> dict[int, Cell]:
+    """Records not erased that have no expiry: no sweep takes them until their dates or rules change. The
+    note counts those whose rules no registered date can ever end (``engine.never_expires``)."""
+    groups = list(
+        PersonalDataRecord.objects.filter(activity__controller_id__in=ctx.ids, expires_at__isnull=True)
+        .exclude(status=RecordStatus.ERASED)
+        .values("activity__controller_id", "activity_id", "data_category_id", "retention_rule_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    rules = defaultdict(list)
+    for rule in RetentionRule.objects.filter(activity_id__in={g["activity_id"] for g in groups}):
+        rules[rule.activity_id].append(engine.RuleTerms.of(rule))
+    total, by_rules = defaultdict(int), defaultdict(int)
+    for group in groups:
+        pk = group["activity__controller_id"]
+        total[pk] += group["n"]
+        applicable = engine.applicable_rules(
+            rules[group["activity_id"]],
+            data_category_id=group["data_category_id"],
+            named_rule_id=group["retention_rule_id"],
+        )
+        if engine.never_expires(applicable):
+            by_rules[pk] += group["n"]
+    return {
+        pk: Cell(
+            total.get(pk, 0),
+            _admin("subjects_personaldatarecord_changelist", activity__controller__id__exact=pk, expiry="none"),
+            "warn" if total.get(pk) else "",
+            note=_("%(n)s under rules that no date ends") % {"n": by_rules[pk]} if by_rules.get(pk) else "",
         )
         for pk in ctx.ids
     }

@@ -88,6 +88,24 @@ class DueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExpiryFilter(admin.SimpleListFilter):
+    """Whether a record has an expiry. "None": records no sweep erases as things stand (erased ones left
+    out), which the dashboard counts; their rules or their dates must change for them ever to go."""
+
+    title = _("expiry")
+    parameter_name = "expiry"
+
+    def lookups(self, request, model_admin):
+        return (("none", _("none: never erased as things stand")), ("set", _("set")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(expires_at__isnull=True).exclude(status=RecordStatus.ERASED)
+        if self.value() == "set":
+            return queryset.filter(expires_at__isnull=False)
+        return queryset
+
+
 @admin.register(PersonalDataRecord)
 class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, admin.ModelAdmin):
     controller_paths = ("activity__controller",)
@@ -106,6 +124,7 @@ class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, adm
     list_filter = (
         "status",
         DueFilter,
+        ExpiryFilter,
         ("restricted_at", admin.EmptyFieldListFilter),
         ("activity__controller", RelatedInScopeListFilter),
         ("activity", RelatedInScopeListFilter),
