@@ -572,7 +572,9 @@ def _stored(instance, unit: _Unit) -> dict[str, str]:
         flat[name] = _digest(sorted(_link_key(obj) for obj in getattr(instance, name).all()))
     for name, (_, rows) in unit.parts.items():
         fields = list(rows[0]) if rows else []
-        for index, part in enumerate(getattr(instance, name).order_by("position", "id")):
+        manager = getattr(instance, name)
+        related = [k for k in fields if manager.model._meta.get_field(k).is_relation]
+        for index, part in enumerate(manager.select_related(*related).order_by("position", "id")):
             flat[f"{name}[{index}]"] = _PART
             flat.update({f"{name}[{index}].{k}": _digest(getattr(part, k)) for k in fields})
     return flat
