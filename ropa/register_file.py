@@ -7,6 +7,7 @@ file loaded it is never overwritten silently: it is kept and listed, unless the 
 nothing.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -44,6 +45,7 @@ from processing.models import (
 )
 from processing.services import special_category_codes
 from retention.choices import Action, DurationUnit, Trigger
+from retention.services import RetentionChange, rule_changes
 from ropa.api.validators import DateField
 from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
 
@@ -297,6 +299,7 @@ class LoadReport:
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
     kept: list[KeptEntry] = field(default_factory=list)
+    retention: RetentionChange = field(default_factory=RetentionChange)  # whose expiry the load moved earlier
 
     def count(self, kind: str, created: bool, changed: bool) -> None:
         if created:
@@ -322,6 +325,14 @@ class LoadReport:
         if self.kept:
             text += f"; kept as the register has them: {len(self.kept)} (--force takes the file's values)"
             text += "".join(f"\n  {self.filename}: kept {entry}" for entry in self.kept)
+        if self.retention.earlier:
+            ids, listed = ", ".join(map(str, self.retention.records)), len(self.retention.records)
+            more = f" (the first {listed})" if self.retention.earlier > listed else ""
+            text += (
+                f"\n  {self.filename}: retention of {self.retention.earlier} record(s) now ends earlier, "
+                f"{self.retention.now_due} of them due now (the next sweep flags them unless held): "
+                f"records {ids}{more}"
+            )
         return text
 
 
@@ -538,6 +549,7 @@ class _Load:
     reason: str
     force: bool
     now: dt.datetime
+    override_reason: str | None = None  # lets the load weaken statutory rules that still keep records
 
 
 def _digest(value) -> str:
@@ -655,8 +667,16 @@ def _load_unit(unit: _Unit, load: _Load):
     instance._change_reason = load.reason  # also on the history rows its links write
     for name, (kind, _, targets) in unit.links.items():
         _sync_m2m(getattr(instance, name), targets, report, kind, owner_created=created)
-    for name, (kind, rows) in unit.parts.items():
-        _sync_children(getattr(instance, name), rows, report, kind, load.reason)
+    # An activity's rules change together: its records' expiry follows once, and the report lists whose
+    # moved earlier; a statutory rule still keeping records is refused unless the load gives a reason.
+    changes = None
+    if isinstance(instance, ProcessingActivity):
+        changes = rule_changes(activity_id=instance.pk, override_reason=load.override_reason)
+    with changes or contextlib.nullcontext() as outcome:
+        for name, (kind, rows) in unit.parts.items():
+            _sync_children(getattr(instance, name), rows, report, kind, load.reason)
+    if outcome is not None:
+        report.retention += outcome.change
     if unit.check:
         unit.check(instance)
     _remember(unit, instance, load)
@@ -689,14 +709,22 @@ def _quotes(quotes: list[str]) -> str:
     return "\n\n".join(_fold(q) for q in quotes)
 
 
-def load(path: Path, *, dry_run: bool = False, force: bool = False) -> LoadReport:
+def load(path: Path, *, dry_run: bool = False, force: bool = False, override_reason: str | None = None) -> LoadReport:
     """Validate ``path`` and bring the register in line with it, in one transaction.
 
     Entries changed in the register since they were loaded are kept and listed in the report, unless
-    ``force`` takes the file's values for them too."""
+    ``force`` takes the file's values for them too. A file that weakens a statutory rule still keeping
+    records is refused, unless ``override_reason`` says why (audited); the report lists the records whose
+    expiry the load moved earlier."""
     data = parse(path)
     report = LoadReport(path.name)
-    load = _Load(report=report, reason=f"{LOADER_REASON}{path.name}", force=force, now=timezone.now())
+    load = _Load(
+        report=report,
+        reason=f"{LOADER_REASON}{path.name}",
+        force=force,
+        now=timezone.now(),
+        override_reason=override_reason,
+    )
     try:
         with transaction.atomic():
             _write(data, load)

@@ -206,7 +206,27 @@ class SecurityMeasureSerializer(VocabularySerializer):
 # --- Processing activities ---------------------------------------------------------------------------
 
 
-class PurposeSerializer(serializers.ModelSerializer):
+class WholeRowSerializer(serializers.ModelSerializer):
+    """A row of a nested list that a write replaces whole (its rows have no id to be matched on): complete in
+    a PATCH too, and a key it leaves out is blank, never what the row stored at that place held."""
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        writable = {name: field for name, field in self.fields.items() if not field.read_only}
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in writable.items()
+            if field.required and name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        for name, field in writable.items():
+            if name not in attrs:
+                attrs[field.source] = self.Meta.model._meta.get_field(field.source).get_default()
+        return attrs
+
+
+class PurposeSerializer(WholeRowSerializer):
     """A purpose and its Art. 6(1) legal basis; ``legitimate_interest`` is required for Art. 6(1)(f)."""
 
     class Meta:
@@ -223,7 +243,7 @@ class PurposeSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(WholeRowSerializer):
     """Provenance: the statement and the sentence, verbatim, that the activity's facts came from."""
 
     class Meta:
@@ -284,7 +304,8 @@ class ActivityListSerializer(serializers.ListSerializer):
 
 class ProcessingActivitySerializer(serializers.ModelSerializer):
     """A register entry with everything Art. 30 asks about it, nested. Lists sent on a write replace the
-    stored ones (purposes, categories, recipients, measures, retention rules, sources)."""
+    stored ones (purposes, categories, recipients, measures, sources), in a PATCH too; each purpose and
+    source sent is a whole row (what it leaves out is blank). Lists left out of a PATCH stay as stored."""
 
     controller = KeyRelatedField(
         slug_field="key",

@@ -122,7 +122,9 @@ class ProcessingActivityViewSet(RegisterViewSet):
     @extend_schema(request=serializers.ActivityEndSerializer, responses=serializers.ProcessingActivitySerializer)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        """End the activity on a date, optionally naming the activity that replaces it."""
+        """End the activity on a date, optionally naming the activity that replaces it. Ending changes no
+        retention: its rules and its records' expiry stay as they were, so what the law keeps stays kept
+        (its rules still refuse to be weakened), and nothing moves to the successor."""
         activity = self.get_object()
         body = serializers.ActivityEndSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -15,10 +15,28 @@ class DurationSerializer(serializers.Serializer):
     value = serializers.IntegerField(min_value=1, max_value=200 * 366, help_text=_("Length of the period."))
     unit = serializers.ChoiceField(choices=DurationUnit.choices, help_text=_("Unit of the period."))
 
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        # A period is one value: sent whole, in a partial update too (no unit borrowed from another period).
+        missing = {name: [field.error_messages["required"]] for name, field in self.fields.items() if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
 
 class RetentionRuleSerializer(serializers.ModelSerializer):
     """A retention rule as data: a duration (null: no fixed period) from a trigger, then an action.
-    ``text`` is the sentence the register prints. Send ``id`` to keep a rule (records name it)."""
+    ``text`` is the sentence the register prints. Send ``id`` to keep a rule (records name it).
+
+    In a PATCH, a row with the ``id`` of a stored rule changes only the keys it gives; in a PUT, every row
+    states its ``duration``, ``statutory`` and ``maximum`` flags, ``action`` and ``grace_days`` (a full
+    replacement never defaults what decides how long data is kept); a new rule in a POST or a PATCH needs
+    its ``trigger``, and what it leaves out takes its default (no fixed period, delete, 30 days, neither
+    statutory nor a maximum, all the activity's data)."""
+
+    # A PUT replaces each rule whole: these decide when and how its data goes, so they are stated, never
+    # defaulted (``trigger`` is required of every row but a PATCH row with an id).
+    REPLACEMENT_REQUIRES = ("duration", "statutory", "maximum", "action", "grace_days")
 
     id = serializers.IntegerField(
         required=False, min_value=1, help_text=_("Keep the rule with this id; leave out for a new rule.")
@@ -27,18 +45,24 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
         max_length=64,
         allow_null=True,
         required=False,
-        default=None,
         help_text=_("Code of the data category the rule narrows to; null for all the activity's data."),
     )
     duration = DurationSerializer(
-        allow_null=True, required=False, default=None, help_text=_("Null when the period has no fixed length.")
+        allow_null=True,
+        required=False,
+        help_text=_("Null when the period has no fixed length."),
     )
     trigger = serializers.ChoiceField(choices=Trigger.choices, help_text=_("The moment the period starts to run."))
     action = serializers.ChoiceField(
-        choices=Action.choices, default=Action.DELETE, help_text=_("What happens when the period has run.")
+        choices=Action.choices,
+        required=False,
+        help_text=_("What happens when the period has run."),
     )
     grace_days = serializers.IntegerField(
-        min_value=0, max_value=3650, default=30, help_text=RetentionRule._meta.get_field("grace_days").help_text
+        min_value=0,
+        max_value=3650,
+        required=False,
+        help_text=RetentionRule._meta.get_field("grace_days").help_text,
     )
     text = serializers.CharField(read_only=True, help_text=_("The rule as the register prints it (English)."))
 
@@ -59,13 +83,79 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
             "text",
         ]
 
+    def _stored(self, attrs) -> RetentionRule | None:
+        stored_rules = getattr(self.root, "stored_rules", None)
+        return stored_rules().get(attrs.get("id")) if stored_rules and "id" in attrs else None
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        root, required = self.root, self.fields["trigger"].error_messages["required"]
+        errors = {}
+        if getattr(root, "partial", False):
+            if "id" not in attrs and "trigger" not in attrs:
+                errors["trigger"] = [required]  # a new rule, whole
+        elif getattr(root, "instance", None) is not None:
+            errors = {name: [required] for name in self.REPLACEMENT_REQUIRES if name not in attrs}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def merged(self, attrs) -> dict:
+        """The rule as it will be: the defaults of a new rule, under the stored rule's values (a row with its
+        id), under what the row gives."""
+        rule = self._stored(attrs)
+        values = {"data_category": None, "duration": None}
+        for name in self.fields:
+            if name not in values and not self.fields[name].read_only and name != "id":
+                values[name] = RetentionRule._meta.get_field(name).get_default()
+        if rule is not None:
+            values |= {name: getattr(rule, name) for name in values if name not in ("data_category", "duration")}
+            values["data_category"] = rule.data_category.code if rule.data_category_id else None
+            value, unit = rule.duration_value, rule.duration_unit
+            values["duration"] = {"value": value, "unit": unit} if value else None
+        return values | dict(attrs)
+
     def validate(self, attrs):
-        duration = attrs.get("duration")
-        if attrs.get("statutory") and not duration and attrs.get("action", Action.DELETE) != Action.FLAG:
+        rule = self.merged(attrs)
+        if rule["statutory"] and not rule["duration"] and rule["action"] != Action.FLAG:
             raise serializers.ValidationError(
                 {"action": [_("A statutory period with no stated length can only flag for review.")]}
             )
+        if rule["statutory"] and rule.get("maximum"):
+            message = _("A rule is either a statutory minimum or a maximum, not both: the law's minimum always wins.")
+            raise serializers.ValidationError({"maximum": [message]})
         return attrs
+
+
+class RetentionRuleReplacementSerializer(RetentionRuleSerializer):
+    """A retention rule as a PUT states it: with everything that decides when and how its data goes."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in self.REPLACEMENT_REQUIRES:
+            fields[name].required = True
+        return fields
+
+
+class OverrideSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000,
+        help_text=_(
+            "Why a statutory minimum that still keeps records may be weakened anyway; kept in the audit trail."
+        ),
+    )
+
+
+class RetentionChangesSerializer(serializers.Serializer):
+    """What a write of an activity's rules did to its records' expiry: ids and counts, never their data."""
+
+    earlier = serializers.IntegerField(
+        help_text=_("Records whose expiry the write moved earlier (or gave one where they had none).")
+    )
+    records = serializers.ListField(child=serializers.IntegerField(), help_text=_("Their ids, the first 100."))
+    now_due = serializers.IntegerField(
+        help_text=_("Of them, records already past their new expiry: the next sweep flags them, unless held.")
+    )
 
 
 # Retention rules ride in the activity's one query for its children (processing.api.selectors).
@@ -109,28 +199,37 @@ def retention_rule_row(row: tuple) -> dict:
     }
 
 
-def _check_rules(rules_data, categories, instance):
-    """Errors keyed by the position of the rule (as DRF keys a list's errors), or ``None``."""
+def _check_rules(rules_data, categories, stored: dict, merged) -> dict | None:
+    """Errors keyed by the position of the rule (as DRF keys a list's errors), or ``None``. ``merged(row)``
+    is the rule a row makes (``RetentionRuleSerializer.merged``)."""
     codes = {c.code for c in categories}
-    existing = set(instance.retention_rules.values_list("pk", flat=True)) if instance else set()
     errors, seen = {}, set()
-    for index, rule in enumerate(rules_data):
+    for index, row in enumerate(rules_data):
         problems = {}
-        if rule.get("data_category") and rule["data_category"] not in codes:
-            problems["data_category"] = [_("“%s” is not among the activity's data categories.") % rule["data_category"]]
-        if "id" in rule:
-            if rule["id"] not in existing:
-                problems["id"] = [_("No retention rule %d on this activity.") % rule["id"]]
-            elif rule["id"] in seen:
-                problems["id"] = [_("Rule %d appears twice.") % rule["id"]]
-            seen.add(rule["id"])
+        code = merged(row)["data_category"]
+        if code and code not in codes:
+            problems["data_category"] = [_("“%s” is not among the activity's data categories.") % code]
+        if "id" in row:
+            if row["id"] not in stored:
+                problems["id"] = [_("No retention rule %d on this activity.") % row["id"]]
+            elif row["id"] in seen:
+                problems["id"] = [_("Rule %d appears twice.") % row["id"]]
+            seen.add(row["id"])
         if problems:
             errors[index] = problems
     return errors or None
 
 
 class ActivityWithRetentionSerializer(ProcessingActivitySerializer):
-    __doc__ = ProcessingActivitySerializer.__doc__
+    """A register entry with everything Art. 30 asks about it, nested, with its retention rules. Lists sent
+    on a write replace the stored ones (purposes, categories, recipients, measures, retention rules,
+    sources); each row of purposes and sources is a whole row. Retention rules are matched by ``id``: the
+    rules not listed are removed, and in a PATCH a row with an id changes only the keys it gives.
+
+    A write that would weaken a statutory rule still keeping records (remove it, unset ``statutory``,
+    shorten its period, change its trigger or data category) is refused with a 409 naming the rule and the
+    records it keeps, unless it carries ``override`` with a reason (kept in the audit trail). The answer to
+    a write tells, in ``retention_changes``, which records' expiry the write moved earlier."""
 
     retention_rules = RetentionRuleSerializer(
         many=True,
@@ -138,18 +237,31 @@ class ActivityWithRetentionSerializer(ProcessingActivitySerializer):
         max_length=100,
         help_text=_("Retention rules (Art. 30(1)(f)); a list sent replaces the stored one, matched by id."),
     )
+    override = OverrideSerializer(
+        write_only=True,
+        required=False,
+        help_text=_("Weaken a statutory rule that still keeps records anyway, saying why (audited)."),
+    )
 
     class Meta(ProcessingActivitySerializer.Meta):
         fields = [
             *ACTIVITY_FIELDS[: ACTIVITY_FIELDS.index("security_measures") + 1],
             "retention_rules",
             *ACTIVITY_FIELDS[ACTIVITY_FIELDS.index("security_measures") + 1 :],
+            "override",
         ]
 
     child_kinds = (RULES,)
 
     def nested(self, name: str, rows: list[tuple]) -> list:
         return [retention_rule_row(row) for row in sorted(rows, key=lambda r: (r[TEXTS + 2], r[TEXTS]))]
+
+    def stored_rules(self) -> dict[int, RetentionRule]:
+        """The activity's rules as stored, by id (read once per request)."""
+        if not hasattr(self, "_stored_rules"):
+            rules = self.instance.retention_rules.select_related("data_category") if self.instance else []
+            self._stored_rules = {rule.pk: rule for rule in rules}
+        return self._stored_rules
 
     def validate_nested(self, attrs, value) -> dict:
         if "retention_rules" not in attrs:
@@ -158,8 +270,30 @@ class ActivityWithRetentionSerializer(ProcessingActivitySerializer):
             categories = attrs["data_categories"]
         else:
             categories = list(self.instance.data_categories.all()) if self.instance else []
-        errors = _check_rules(attrs["retention_rules"], categories, self.instance)
+        merged = self.fields["retention_rules"].child.merged
+        errors = _check_rules(attrs["retention_rules"], categories, self.stored_rules(), merged)
         return {"retention_rules": errors} if errors else {}
+
+
+class ActivityReplacementSerializer(ActivityWithRetentionSerializer):
+    """A register entry as a PUT replaces it (its schema: each retention rule row stated whole)."""
+
+    retention_rules = RetentionRuleReplacementSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text=_("Retention rules (Art. 30(1)(f)); a list sent replaces the stored one, matched by id."),
+    )
+
+
+class ActivityWriteResultSerializer(ActivityWithRetentionSerializer):
+    """The answer to a write of an activity: the activity as stored, and what the write did to its records'
+    retention (``retention_changes``)."""
+
+    retention_changes = RetentionChangesSerializer(read_only=True)
+
+    class Meta(ActivityWithRetentionSerializer.Meta):
+        fields = [*ActivityWithRetentionSerializer.Meta.fields, "retention_changes"]
 
 
 class LegalHoldSerializer(serializers.ModelSerializer):

@@ -17,7 +17,14 @@ from processing.api import views as register_views
 from processing.api.writes import processing_activity_write
 from processing.models import Controller, DataCategory, ProcessingActivity
 from retention.models import ErasureNotice, LegalHold, RetentionRule
-from retention.services import OMITTED, erasure_confirm, legal_hold_place, legal_hold_release, record_update_dates
+from retention.services import (
+    OMITTED,
+    RetentionChange,
+    erasure_confirm,
+    legal_hold_place,
+    legal_hold_release,
+    record_update_dates,
+)
 from ropa.api.mixins import ApiViewMixin, any_of
 from ropa.api.pagination import KeysetPagination, RegisterPagination
 from ropa.api.roles import ALL_ROLES, DPO_ONLY, Role
@@ -55,11 +62,41 @@ class ProcessingActivityViewSet(register_views.ProcessingActivityViewSet):
     def save_service(self, *, instance, data, actor):
         data = dict(data)
         rules = data.pop("retention_rules", None)
+        override = data.pop("override", None) or {}
+        self.retention_change = RetentionChange()
         with transaction.atomic():
             activity = processing_activity_write(activity=instance, data=data, actor=actor)
             if rules is not None:
-                retention_rules_sync(activity=activity, rows=rules, actor=actor)
+                self.retention_change = retention_rules_sync(
+                    activity=activity, rows=rules, actor=actor, override_reason=override.get("reason")
+                )
         return self.get_queryset().get(pk=activity.pk)
+
+    def _with_retention_changes(self, response):
+        # Before any sweep can act on them: the records this write made expire earlier (ids and counts).
+        if response.status_code < 300 and hasattr(self, "retention_change"):
+            response.data["retention_changes"] = self.retention_change.as_dict()
+        return response
+
+    @extend_schema(responses={201: serializers.ActivityWriteResultSerializer})
+    def create(self, request, *args, **kwargs):
+        return self._with_retention_changes(super().create(request, *args, **kwargs))
+
+    @extend_schema(
+        request=serializers.ActivityReplacementSerializer, responses={200: serializers.ActivityWriteResultSerializer}
+    )
+    def update(self, request, *args, **kwargs):
+        """Replace the activity: every list sent replaces the stored one; each retention rule row states its
+        duration, statutory and maximum flags, action and grace period. 409 when it would weaken a statutory
+        rule that still keeps records, unless ``override`` gives the reason."""
+        return self._with_retention_changes(super().update(request, *args, **kwargs))
+
+    @extend_schema(responses={200: serializers.ActivityWriteResultSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Change what is sent: lists sent replace the stored ones; a retention rule row with an ``id``
+        changes only the keys it gives (rules left out of a list sent are removed). 409 when it would weaken
+        a statutory rule that still keeps records, unless ``override`` gives the reason."""
+        return super().partial_update(request, *args, **kwargs)
 
 
 class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

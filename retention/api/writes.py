@@ -1,7 +1,9 @@
 """Writes the API needs beyond ``retention.services``, built from its parts.
 
-- ``retention_rules_sync``: an activity's rules from the nested activity payload, then ``rule_changed``
-  so that the records' expiry follows in the same transaction.
+- ``retention_rules_sync``: an activity's rules from the nested activity payload (a row with an id merges
+  onto its rule), refused when it weakens a statutory minimum that still keeps records (unless overridden
+  with a reason), then ``rule_changed`` so that the records' expiry follows in the same transaction and
+  the answer lists whose moved earlier.
 - ``record_register_many``: a batch of up to 1,000 records in a handful of queries. It computes expiry
   with the same pure engine ``record_upsert`` uses (``engine.applicable_rules`` + ``engine.expires_at``,
   rules read once per activity), inserts new records in one statement, and hands every record that
@@ -12,6 +14,7 @@ TODO(retention): both belong in ``retention/services.py`` (as ``retention_rules_
 ``record_register_many``); they live here because the API was built beside that module, not in it.
 """
 
+import copy
 import datetime as dt
 import json
 from collections import defaultdict
@@ -28,11 +31,14 @@ from retention.models import RetentionRule
 from retention.services import (
     OMITTED,
     Omitted,
+    RetentionChange,
+    StatutoryRuleWeakened,
     record_change_refusal,
     record_changes,
     record_expiry_warnings,
     record_upsert,
-    rule_changed,
+    rule_changes,
+    rule_weakening,
     subject_register,
 )
 from ropa.kernel.problems import Conflict
@@ -46,53 +52,77 @@ def _as_actor(instance, actor, reason: str | None) -> None:
         instance._change_reason = reason
 
 
+# What a rule row of the API may set, besides its data category, duration and position (which it sets
+# through ``data_category`` and ``duration``, and its place in the list).
+_RULE_FIELDS = frozenset(
+    f.name for f in RetentionRule._meta.concrete_fields if not f.primary_key and not f.is_relation
+) - {"duration_value", "duration_unit", "position"}
+
+
+def _rule_values(row: dict, categories: dict) -> dict:
+    """The model values a rule row gives: only the keys it has (a key left out keeps what is stored, or the
+    default of a new rule)."""
+    values = {name: value for name, value in row.items() if name in _RULE_FIELDS}
+    if "data_category" in row:
+        values["data_category"] = categories.get(row["data_category"]) if row["data_category"] else None
+    if "duration" in row:
+        duration = row["duration"]
+        values["duration_value"] = duration["value"] if duration else None
+        values["duration_unit"] = duration["unit"] if duration else ""
+    return values
+
+
 @transaction.atomic
-def retention_rules_sync(*, activity, rows: list[dict], actor=None, reason: str = "api") -> None:
-    """Make the activity's rules match ``rows``. Rules are matched by ``id`` (records name the rule that
-    applies to them), new ones created, the others removed; the records' expiry is then recomputed."""
+def retention_rules_sync(
+    *,
+    activity,
+    rows: list[dict],
+    actor=None,
+    reason: str = "api",
+    override_reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> RetentionChange:
+    """Make the activity's rules match ``rows``: the list replaces the set of rules. A row with the ``id`` of
+    a stored rule (records name the rule that applies to them) changes the keys it gives and keeps the
+    others; a row without one is a new rule; stored rules not listed are removed. Nothing is written when
+    the change would weaken a statutory rule that still keeps records (``StatutoryRuleWeakened``), unless
+    ``override_reason`` says why (audited). Returns whose expiry moved earlier (``rule_changed``)."""
     existing = {rule.pk: rule for rule in activity.retention_rules.all()}
     codes = {row["data_category"] for row in rows if row.get("data_category")}
     categories = {c.code: c for c in DataCategory.objects.filter(code__in=codes)}
-    kept, errors, changed = set(), {}, False
+    planned = []
     for position, row in enumerate(rows):
-        rule = existing.get(row.get("id")) or RetentionRule(activity=activity)
-        duration = row.get("duration")
-        values = {
-            "data_category": categories.get(row.get("data_category")),
-            "duration_value": duration["value"] if duration else None,
-            "duration_unit": duration["unit"] if duration else "",
-            "trigger": row["trigger"],
-            "action": row.get("action", rule.action),
-            "grace_days": row.get("grace_days", rule.grace_days),
-            "statutory": row.get("statutory", False),
-            "legal_reference": row.get("legal_reference", ""),
-            "note": row.get("note", ""),
-            "source_quote": row.get("source_quote", ""),
-            "position": position,
-        }
-        if rule.pk:
-            kept.add(rule.pk)
-            if all(getattr(rule, name) == value for name, value in values.items()):
+        stored = existing.get(row.get("id"))
+        rule = copy.copy(stored) if stored else RetentionRule(activity=activity)
+        assign(rule, {**_rule_values(row, categories), "position": position})
+        planned.append((stored, rule))
+    listed = {stored.pk for stored, _rule in planned if stored}
+    removed = [rule for pk, rule in existing.items() if pk not in listed]
+    # Every weakened statutory rule is named at once, before anything is written.
+    weakened = [rule_weakening(stored=stored, new=rule, now=now) for stored, rule in planned if stored]
+    weakened += [rule_weakening(stored=rule, new=None, now=now) for rule in removed]
+    weakened = [weakening for weakening in weakened if weakening]
+    if weakened and not (override_reason or "").strip():
+        raise StatutoryRuleWeakened(weakened)
+    compared = [f.attname for f in RetentionRule._meta.concrete_fields if not f.primary_key]
+    errors = {}
+    with rule_changes(activity_id=activity.pk, override_reason=override_reason, now=now) as outcome:
+        for position, (stored, rule) in enumerate(planned):
+            if stored and all(getattr(stored, name) == getattr(rule, name) for name in compared):
                 continue
-        assign(rule, values)
-        try:
-            rule.full_clean()
-        except ValidationError as exc:
-            errors[position] = exc.message_dict
-            continue
-        _as_actor(rule, actor, reason)
-        rule.save()
-        kept.add(rule.pk)
-        changed = True
-    if errors:
-        raise ValidationError({"retention_rules": [error_list(errors, len(rows))]})
-    for pk, rule in existing.items():
-        if pk not in kept:
+            try:
+                rule.full_clean()
+            except ValidationError as exc:
+                errors[position] = exc.message_dict
+                continue
+            _as_actor(rule, actor, reason)
+            rule.save()
+        if errors:
+            raise ValidationError({"retention_rules": [error_list(errors, len(rows))]})
+        for rule in removed:
             _as_actor(rule, actor, reason)
             rule.delete()
-            changed = True
-    if changed:
-        rule_changed(activity_id=activity.pk)
+    return outcome.change
 
 
 @dataclass

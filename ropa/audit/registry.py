@@ -174,11 +174,14 @@ def _on_post_delete(sender, instance, **kwargs):
         return
     from .services import audit_log
 
+    # What was removed, as the values of its fields were (where they are kept): [old, None].
+    old = _snapshot(spec, instance)
     audit_log(
         action=AuditAction.DELETE,
         obj=instance,
         object_id=getattr(instance, spec.id_field),
         object_repr=_repr(spec, instance),
+        changes={name: [_json(value), None] for name, value in sorted(old.items()) if _keeps_value(spec, name)},
     )
 
 

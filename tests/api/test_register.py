@@ -128,7 +128,14 @@ def test_put_replaces_lists_and_keeps_rules_by_id(world):
     rule = current["retention_rules"][0]
     current["retention_rules"] = [
         {**rule, "duration": {"value": 5, "unit": "years"}},
-        {"trigger": "collection", "duration": {"value": 1, "unit": "months"}},
+        {
+            "trigger": "collection",
+            "duration": {"value": 1, "unit": "months"},
+            "statutory": False,
+            "maximum": False,
+            "action": "delete",
+            "grace_days": 30,
+        },
     ]
     current["purposes"] = [{"description": "Nieuw doel", "legal_basis": "legal_obligation"}]
     current["recipients"] = []

@@ -22,11 +22,17 @@ class Command(BaseCommand):
             action="store_true",
             help="also overwrite entries changed in the register since they were loaded, and recreate removed ones",
         )
+        parser.add_argument(
+            "--override-reason",
+            default=None,
+            help="why the file may weaken statutory retention rules that still keep records (audited); "
+            "without it such a file is refused",
+        )
 
-    def handle(self, *args, files, dry_run, force, **options):
+    def handle(self, *args, files, dry_run, force, override_reason, **options):
         for path in files:
             try:
-                report = load(path, dry_run=dry_run, force=force)
+                report = load(path, dry_run=dry_run, force=force, override_reason=override_reason)
             except RegisterFileError as exc:
                 raise CommandError(_describe(exc)) from None
             self.stdout.write(("[dry run] " if dry_run else "") + str(report))
