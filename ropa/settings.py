@@ -242,6 +242,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Where kombu keeps its exchange tables (remote control, broadcast); its default is ./control.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; from django.conf import settings; django.setup();"
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], 'broker': settings.CELERY_BROKER_URL,"
-    " 'debug': settings.DEBUG, 'db_name': str(settings.DATABASES['default']['NAME'])}))"
+    " 'debug': settings.DEBUG, 'db_name': str(settings.DATABASES['default']['NAME']),"
+    " 'folders': {k: v for k, v in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items() if '_folder' in k}}))"
 )
 
 
@@ -32,6 +33,9 @@ def test_embedded_defaults_are_sqlite_and_a_serverless_broker(tmp_path):
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["db_name"].startswith(str(tmp_path))
     assert values["broker"].startswith("filesystem://")
+    # Every folder of the file-system broker is under ROPA_VAR_DIR, none in the working directory.
+    assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(values["folders"])
+    assert all(folder.startswith(str(tmp_path)) for folder in values["folders"].values())
     assert values["debug"] is True
 
 
