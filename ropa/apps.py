@@ -8,9 +8,10 @@ class RopaConfig(AppConfig):
     verbose_name = "Register"
 
     def ready(self) -> None:
-        from . import admin_widgets
+        from . import admin_input, admin_widgets
 
         admin_widgets.install()  # a malformed id posted to an admin form is a form error, not a 500
+        admin_input.install()  # list filters refuse unusable values; textareas are read with LF line ends
         # The file-system broker writes into folders that must exist before a worker starts.
         from django.conf import settings
 

@@ -3,9 +3,11 @@ subject's identifiers appear only on their own page. Records are registered by i
 erased only by the retention sweep, so the admin cannot add or delete them."""
 
 import datetime as dt
+import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -79,12 +81,14 @@ class DueFilter(admin.SimpleListFilter):
             return active.filter(expires_at__lte=now)
         if value in ("30", "90"):
             return active.filter(expires_at__gt=now, expires_at__lte=now + dt.timedelta(days=int(value)))
-        if len(value) == 7 and value[4] == "-" and value.replace("-", "").isdigit():
-            year, month = int(value[:4]), int(value[5:])
-            if 1 <= month <= 12:
-                start = dt.datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
-                end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
-                return active.filter(expires_at__gte=max(start, now), expires_at__lt=end)
+        month = re.fullmatch(r"(\d{4})-(\d{2})", value, re.ASCII)
+        if month and 1 <= int(month[1]) <= 9998 and 1 <= int(month[2]) <= 12:
+            year, month = int(month[1]), int(month[2])
+            start = dt.datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+            end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
+            return active.filter(expires_at__gte=max(start, now), expires_at__lt=end)
+        if value:  # neither a choice nor a month (9999-12, 0000-01, -001-01, 2026-1): refused, not ignored
+            raise IncorrectLookupParameters(f"due={value!r}")
         return queryset
 
 

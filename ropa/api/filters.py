@@ -57,3 +57,18 @@ class DateFilter(django_filters.Filter):
     digits."""
 
     field_class = DayFormField
+
+
+MAX_ID = 2**63 - 1  # the largest key a database can hold (SQLite refuses to bind a larger integer)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number from 1 to ``MAX_ID``, a 400 otherwise, never a query the database
+    cannot run. The API's filters on ids use this one."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)

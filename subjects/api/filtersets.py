@@ -5,6 +5,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from processing.filtersets import UtcDateTimeFilter
+from ropa.api.filters import IdFilter
 from subjects.choices import RecordStatus, RequestStatus, RequestType
 from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
 
@@ -14,7 +15,7 @@ class PersonalDataRecordFilterSet(django_filters.FilterSet):
     external_id = django_filters.CharFilter(max_length=200, label=_("Id in the source system"))
     source_system = django_filters.CharFilter(max_length=100, label=_("Source system"))
     status = django_filters.ChoiceFilter(choices=RecordStatus.choices, label=_("Status"))
-    activity = django_filters.NumberFilter(field_name="activity_id", min_value=1, label=_("Activity id"))
+    activity = IdFilter(field_name="activity_id", label=_("Activity id"))
     data_category = django_filters.CharFilter(
         field_name="data_category__code", max_length=64, label=_("Data category code")
     )
@@ -31,9 +32,7 @@ class PersonalDataRecordFilterSet(django_filters.FilterSet):
 
 class ConsentFilterSet(django_filters.FilterSet):
     subject = django_filters.CharFilter(field_name="subject__key", max_length=64, label=_("Subject key"))
-    purpose = django_filters.NumberFilter(
-        field_name="purpose_id", min_value=1, max_value=2**63 - 1, label=_("Purpose id")
-    )
+    purpose = IdFilter(field_name="purpose_id", label=_("Purpose id"))
     withdrawn = django_filters.BooleanFilter(
         field_name="withdrawn_at", lookup_expr="isnull", exclude=True, label=_("Withdrawn")
     )
