@@ -374,7 +374,10 @@ def _subjects(items: list[RecordInput]) -> dict[tuple[int, str], SubjectRef]:
     """Find or create every subject of the batch in a few queries; identifiers given replace stored ones."""
     wanted: dict[tuple[int, str], RecordInput] = {}
     for item in items:
-        wanted.setdefault((item.activity.controller_id, item.subject_key), item)
+        # Per subject, the last record that gives identifiers (a record leaving them out keeps them).
+        key = (item.activity.controller_id, item.subject_key)
+        if key not in wanted or item.subject_identifiers is not None:
+            wanted[key] = item
     by_controller: dict[int, list[str]] = defaultdict(list)
     for controller_id, key in wanted:
         by_controller[controller_id].append(key)
