@@ -8,4 +8,6 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
+        from . import schema, strict  # noqa: F401 - schema registers the token scheme with drf-spectacular
+
+        strict.install()  # JSON bodies read with their JSON types

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, renderers, status
 from rest_framework.parsers import BaseParser
 
+from .strict import JsonObject
+
 MIB = 1024 * 1024
 
 
@@ -60,11 +62,13 @@ class LimitedJSONParser(BaseParser):
         if len(raw) > limit:
             raise RequestTooLarge()
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(_("JSON parse error: %s") % exc) from None
         except RecursionError:
             raise exceptions.ParseError(_("JSON nested too deeply.")) from None
+        # The body as a JsonObject: the fields read it with its JSON types (ropa/api/strict.py).
+        return JsonObject(data) if isinstance(data, dict) else data
 
 
 def _refuse_constant(name: str):

@@ -2,6 +2,7 @@
 
 from django.http import FileResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, routers, serializers
@@ -27,6 +28,7 @@ class ApiRootView(ApiViewMixin, routers.APIRootView):
     schema = None
 
 
+@csrf_exempt  # as every API view: token authentication, no session (else a POST here is a CSRF 403 page)
 def not_found(request, path=""):
     """Any other path under the API, such as an id the router cannot read (``/records/0.5/``): a JSON 404,
     as the API's own 404s are, rather than Django's HTML page."""

@@ -92,6 +92,10 @@ def test_an_id_the_router_cannot_read_is_a_json_404(world):
         assert response.status_code == 404, path
         assert response["Content-Type"] == "application/json", path
         assert response.json() == {"detail": "Not found."}
+    # A write there too (no CSRF page: the API takes tokens, not sessions).
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(world.api("dpo"), method)("processing-activities/0.5/", {"name": "x"})
+        assert (response.status_code, response["Content-Type"]) == (404, "application/json"), method
     # Without the trailing slash Django still redirects to it.
     assert Client().get("/api/v1/controllers").status_code == 301
 
@@ -118,3 +122,32 @@ def test_a_page_size_out_of_its_range_is_a_400(world, value):
     assert response.status_code == 400
     assert list(response.json()) == ["page_size"]
     assert len(world.api("dpo").get("controllers/?page_size=1").json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("data-categories/", {"code": "c-2", "name": "X", "criminal": 0}, "criminal"),
+        ("data-categories/", {"code": "c-2", "name": "X", "special_category": "true"}, "special_category"),
+        ("data-subject-categories/", {"code": "s-2", "name": "X", "description": 0}, "description"),
+        ("security-measures/", {"code": "m-2", "name": "X", "kind": "technical", "description": 1.5}, "description"),
+        (
+            "recipients/",
+            {"controller": "acme", "key": "r-2", "name": "X", "kind": "processor", "country": {}},
+            "country",
+        ),
+        ("controllers/", {"key": "k-2", "name": "X", "source_quote": 0}, "source_quote"),
+    ],
+)
+def test_a_json_value_of_the_wrong_type_is_refused_not_converted(world, path, body, field):
+    response = world.api("dpo").post(path, body)
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == [field]
+    # The same value with its JSON type is taken.
+    fixed = {**body, field: {"criminal": False, "special_category": True, "country": "BE"}.get(field, "0")}
+    assert world.api("dpo").post(path, fixed).status_code == 201
+
+
+def test_query_strings_are_read_as_text_as_before(world):
+    # Not a JSON body: the register's own query serializers still read "2024-01-01" and "en" from strings.
+    assert world.api("dpo").get("register/?lang=en&controller=acme").status_code == 200
