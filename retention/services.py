@@ -45,17 +45,24 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from processing.models import Controller, DataCategory, ProcessingActivity
-from ropa.audit.models import AuditAction
+from ropa.audit.context import current_actor
+from ropa.audit.models import AuditAction, AuditEvent
 from ropa.audit.services import audit_log
 from ropa.kernel.problems import Conflict
 from subjects.choices import RecordStatus
-from subjects.models import DataSubject, PersonalDataRecord
+from subjects.models import (
+    ConsentRecord,
+    DataSubject,
+    DataSubjectRequest,
+    DataSubjectRequestEvent,
+    PersonalDataRecord,
+)
 
 from . import engine, selectors
 from .expiry import PeriodEnd, expiry_expressions
@@ -859,15 +866,17 @@ def _statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule],
     return "; ".join(reasons) or None
 
 
-def _hold_reasons(record: PersonalDataRecord) -> str | None:
+def _holds_in_force(record: PersonalDataRecord) -> list[int]:
+    """Ids of the legal holds in force that cover ``record``. An outcome names a hold by its id only: its
+    reason is the DPO's free text, which may name a person, and outcomes are read by system and auditor
+    tokens; the reason stays on the hold, for the DPO."""
     holds = LegalHold.objects.in_force().filter(
         Q(record_id=record.pk)
         | Q(subject_id=record.subject_id)
         | Q(activity_id=record.activity_id)
         | Q(controller_id=record.activity.controller_id)
     )
-    reasons = [f"legal hold #{hold.pk}: {hold.reason}" for hold in holds.order_by("pk")]
-    return "; ".join(reasons) or None
+    return list(holds.order_by("pk").values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -875,8 +884,10 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     """Erase every record of ``subject`` (Art. 17) through the sweep's eraser, except those a legal hold in
     force or a statutory minimum still running keeps. Records whose deciding rule anonymises are anonymised,
     all others deleted. The erasure is evidenced like a sweep's: a run (origin ``request``), one tombstone
-    and one erasure-feed line per record. Returns ``{"erased": [...], "kept": [...], "run": id}``, each
-    line with ids, category, action or reason: never personal data values."""
+    and one erasure-feed line per record. When nothing of the subject is kept, the subject is forgotten
+    (``subjects_forget``). Returns ``{"erased": [...], "kept": [...], "run": id, "subject": {...}}``, each
+    line with ids, category, action or reason (a hold by its id), ``subject`` saying whether its identifiers
+    were cleared or what keeps them: never personal data values."""
     from .journal import journal_export_after_run, restore_pending
 
     now = now or timezone.now()
@@ -906,7 +917,9 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
             "source_system": record.source_system,
         }
         if record.pk in held_ids:
-            kept.append({**line, "reason": _hold_reasons(record) or "legal hold"})
+            holds = _holds_in_force(record)
+            reason = "; ".join(f"legal hold #{pk}" for pk in holds) or "legal hold"
+            kept.append({**line, "reason": reason, "legal_holds": holds})
             continue
         if record.activity_id not in rules_by_activity:
             rules_by_activity[record.activity_id] = {
@@ -937,8 +950,18 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
         origin=origin,
         status=RunStatus.RUNNING,
     )
-    if erase_rows:
-        _erase_rows(erase_rows, run=run, now=now)
+    forgotten = _erase_rows(erase_rows, run=run, now=now) if erase_rows else []
+    if subject.pk not in forgotten:
+        # Nothing erased now (all erased before, or none), or the eraser found something still kept.
+        forgotten = subjects_forget(subject_ids=[subject.pk], now=now)
+    if subject.pk in forgotten:
+        subject_line = {"identifiers": "cleared"}
+    else:
+        holds = LegalHold.objects.in_force().filter(subject=subject).order_by("pk").values_list("pk", flat=True)
+        subject_line = {
+            "identifiers": "kept",
+            "kept_for": {"records": [line["record"] for line in kept], "legal_holds": list(holds)},
+        }
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for _pk, rule_id, action, *_rest in erase_rows:
         counts[str(rule_id)][action] += 1
@@ -956,7 +979,7 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     if erase_rows:
         transaction.on_commit(lambda: journal_export_after_run(run=run))
     logger.info("erasure request run %s: erased %s, kept %s", run.pk, len(erased), len(kept))
-    return {"run": run.pk, "erased": erased, "kept": kept}
+    return {"run": run.pk, "erased": erased, "kept": kept, "subject": subject_line}
 
 
 # --- erasing -----------------------------------------------------------------------------------------
@@ -972,10 +995,79 @@ def record_ref(source_system: str, external_id: str | None) -> str:
 
 def records_erase(
     *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
-) -> None:
-    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep and an
-    erasure request (through ``_erase_rows``), and re-erasure after a restore (``journal.erasures_reapply``).
-    Callers lock, check holds and write evidence."""
+) -> list[int]:
+    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep, an
+    erasure request and the DPO's decision in the review queue (through ``_erase_rows``), and re-erasure after
+    a restore (``journal.erasures_reapply``). Callers lock, check holds and write evidence. The subjects of
+    whom nothing is kept any more then are forgotten in the same transaction (``subjects_forget``); returns
+    their ids."""
+    erasing = [pk for action in ("anonymise", "delete") for pk in by_action.get(action, ())]
+    subject_ids = list(
+        PersonalDataRecord.objects.filter(pk__in=erasing, subject__isnull=False)
+        .order_by()
+        .values_list("subject_id", flat=True)
+        .distinct()
+    )
+# What stays of a forgotten subject: its pseudonymous key, and of its consents and requests what proves they
+# were handled (ids, purposes, types, dates, statuses, outcomes and events with ids and counts). What goes:
+# every field in which the person or the DPO's words about the person can sit (docs/subjects.md).
+FORGOTTEN_CONSENT_TEXTS = ("source", "evidence", "withdrawal_source")
+FORGOTTEN_REQUEST_TEXTS = ("source", "note", "extension_reason", "rejection_reason")
+FORGOTTEN_EVENT_TEXTS = ("reason",)
+
+
+def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]:
+    """Forget each of ``subject_ids`` of whom nothing is kept any more (no record left that is not erased, no
+    legal hold in force on the subject): clear its identifiers and the free text of its consents, its
+    requests and their events (``FORGOTTEN_*_TEXTS``); its key stays, for the request history. Set-based, a
+    few statements whatever the number of subjects, in the caller's transaction (the sweep's: the batch that
+    erased the last record). Audited per subject, field names only. Returns the ids forgotten."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return []
+    kept = PersonalDataRecord.objects.filter(subject_id=OuterRef("pk")).exclude(status=RecordStatus.ERASED)
+    held = LegalHold.objects.in_force().filter(subject_id=OuterRef("pk"))
+    forgotten = list(
+        DataSubject.objects.filter(pk__in=ids)
+        .exclude(Exists(kept))
+        .exclude(Exists(held))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not forgotten:
+        return []
+    DataSubject.objects.filter(pk__in=forgotten).update(identifiers={})
+    ConsentRecord.objects.filter(subject_id__in=forgotten).update(**dict.fromkeys(FORGOTTEN_CONSENT_TEXTS, ""))
+    DataSubjectRequest.objects.filter(subject_id__in=forgotten).update(**dict.fromkeys(FORGOTTEN_REQUEST_TEXTS, ""))
+    DataSubjectRequestEvent.objects.filter(request__subject_id__in=forgotten).exclude(reason="").update(
+        **dict.fromkeys(FORGOTTEN_EVENT_TEXTS, "")
+    )
+    actor, at = current_actor(), now or timezone.now()
+    user = actor.user if getattr(actor.user, "pk", None) else None
+    changed = [
+        "identifiers",
+        *(f"consents.{name}" for name in FORGOTTEN_CONSENT_TEXTS),
+        *(f"requests.{name}" for name in FORGOTTEN_REQUEST_TEXTS),
+        *(f"requests.events.{name}" for name in FORGOTTEN_EVENT_TEXTS),
+    ]
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=at,
+            actor_user=user,
+            actor_token=actor.token_key,
+            actor=actor.label[:200],
+            action=AuditAction.ERASURE,
+            object_type=DataSubject._meta.label_lower,
+            object_id=str(pk),
+            object_repr=f"{DataSubject._meta.verbose_name} #{pk}",
+            changed_fields=changed,
+        )
+        for pk in forgotten
+    )
+    logger.info("%d data subject(s) forgotten: nothing of them is kept any more", len(forgotten))
+    return forgotten
+
+
     if by_action.get("anonymise"):
         # Statistics stay (activity, category, dates, source system); whatever identifies goes.
         PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
@@ -997,6 +1089,7 @@ def records_erase(
 
 # What erasing a record needs to know of it, in this order (``_erase_rows``).
 ERASE_COLUMNS = (
+    return subjects_forget(subject_ids=subject_ids, now=now or erased_at)
     "pk",
     "expiry_rule_id",
     "expiry_rule__action",
@@ -1007,15 +1100,16 @@ ERASE_COLUMNS = (
 )
 
 
-def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> None:
+def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> list[int]:
     """Erase the records of ``rows`` (``ERASE_COLUMNS``, the action being ``anonymise`` or ``delete``), which
     the caller has locked and re-checked: anonymise or delete them set-based, put the ones with an id in
     their source system's erasure feed, and extend the tombstone chain with one tombstone each, for ``run``.
-    The one eraser: the sweep and the erasure of a subject's records on request both come here."""
+    The one eraser: the sweep, the erasure of a subject's records on request and the DPO's decision in the
+    review queue all come here. Returns the ids of the subjects forgotten (``records_erase``)."""
     by_action = defaultdict(list)
     for row in rows:
         by_action[row[2]].append(row[0])
-    records_erase(by_action=by_action, erased_at=now)
+    forgotten = records_erase(by_action=by_action, erased_at=now)
     _insert_rows(
         ErasureNotice,
         ("source_system", "external_id", "record_id", "action", "erased_at"),
@@ -1050,6 +1144,7 @@ class _Budget:
     well inside its time limit and re-enqueues itself for the rest."""
 
     def __init__(self, max_batches: int | None, max_seconds: float | None):
+    return forgotten
         self.left = max_batches
         self.deadline = time.monotonic() + max_seconds if max_seconds else None
 

@@ -288,12 +288,19 @@ class ConsentRecord(models.Model):
     source = models.CharField(
         _("source"),
         max_length=100,
-        help_text=_("Where the consent was given: the web form, the app, a paper form, the source system."),
+        blank=True,
+        help_text=_(
+            "Where the consent was given: the web form, the app, a paper form, the source system. Required when "
+            "recording; cleared when nothing of the person is kept any more."
+        ),
     )
     evidence = models.TextField(
         _("evidence"),
         blank=True,
-        help_text=_("What the person agreed to: the checkbox text and its version, the form's reference."),
+        help_text=_(
+            "What the person agreed to: the checkbox text and its version, the form's reference. Cleared when "
+            "nothing of the person is kept any more."
+        ),
     )
     evidence_version = models.CharField(
         _("wording version"),

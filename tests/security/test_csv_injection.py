@@ -4,7 +4,9 @@ formula starts with an apostrophe; numbers and telephone numbers stay as they ar
 
 import csv
 import io
+import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -45,6 +47,20 @@ def assert_defused(all_cells: list[str], values: list[str]) -> None:
     for value in HARMLESS:
         if value in values:
             assert value in all_cells, value
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_project_writes_csv_only_through_the_defusing_writer():
+    writers = re.compile(r"\bcsv\.(writer|DictWriter)\(")
+    found = [
+        str(path.relative_to(ROOT))
+        for app in ("ropa", "processing", "retention", "subjects")
+        for path in (ROOT / app).rglob("*.py")
+        if writers.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == ["ropa/kernel/csv.py"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
