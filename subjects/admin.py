@@ -197,6 +197,11 @@ class ConsentRecordForm(forms.ModelForm):
         model = ConsentRecord
         fields = ("subject", "purpose", "given_at", "source", "evidence", "evidence_version")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "source" in self.fields:
+            self.fields["source"].required = True  # blank in the table only once the person is forgotten
+
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):

@@ -10,7 +10,9 @@ whichever path erases.
 
 How the types are executed (``dsr_complete``):
 - access, portability: nothing changes; the package (``selectors.subject_package_zip``) is the answer.
-- erasure: every record of the subject, except those a legal hold or a running statutory minimum keeps.
+- erasure: every record of the subject, except those a legal hold or a running statutory minimum keeps;
+  when nothing is kept, the subject is forgotten (identifiers and the free text of its consents, requests
+  and events cleared; its key stays), else the outcome says what keeps it (``subject``).
 - restriction: ``restricted_at`` on the subject's records (all, or the ones named); the DPO lifts it.
 - objection (direct marketing): records under the controller's marketing activities (``business_process``
   "Marketing") get ``consent_withdrawn_on`` and ``relevance_ended_on`` set, so their expiry moves.
@@ -102,6 +104,9 @@ def consent_record(
     given_at = _aware(given_at, "given_at")
     if given_at > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationError({"given_at": "Consent cannot be given in the future."})
+    if not (source or "").strip():
+        # Blank in the table only once the person is forgotten; a consent is recorded with its source.
+        raise ValidationError({"source": "Say where the consent was given."})
     consent = ConsentRecord(
         subject=subject,
         purpose=purpose,
@@ -397,6 +402,9 @@ def dsr_complete(
     }
     if kind == RequestType.RECTIFICATION:
         summary["fields"] = list(fields)  # names only
+    if outcome.get("subject", {}).get("identifiers") == "cleared":
+        # The person is forgotten: like every other free text of theirs, the completion note goes.
+        reason = ""
     _event(request, kind=RequestEventKind.COMPLETED, actor=actor, before=before, reason=reason, detail=summary, now=now)
     logger.info("data-subject request %s (%s) completed", request.pk, request.type)
     return request

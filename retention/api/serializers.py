@@ -9,6 +9,7 @@ from processing.api.serializers import ACTIVITY_FIELDS, ProcessingActivitySerial
 from retention.choices import Action, DurationUnit, Trigger
 from retention.models import ErasureNotice, HoldScope, LegalHold, RetentionRule
 from retention.wording import retention_sentence
+from ropa.api.roles import reads_dpo_texts
 
 
 class DurationSerializer(serializers.Serializer):
@@ -317,7 +318,15 @@ class LegalHoldSerializer(serializers.ModelSerializer):
     record = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text=_("Id of the held record.")
     )
-    reason = serializers.CharField(max_length=5000, help_text=LegalHold._meta.get_field("reason").help_text)
+    # The reasons are the DPO's free text and may name a person: null for system and auditor tokens.
+    reason = serializers.CharField(
+        max_length=5000,
+        allow_null=True,
+        help_text=_("Why erasure is frozen (required); read back by DPO tokens only, null for the others."),
+    )
+    release_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("Why the hold was lifted; DPO tokens only, null for the others.")
+    )
     placed_by = serializers.CharField(read_only=True, allow_null=True, help_text=_("Who placed the hold."))
     released_by = serializers.CharField(read_only=True, allow_null=True, help_text=_("Who released the hold."))
     in_force = serializers.BooleanField(read_only=True, help_text=_("True until the hold is released."))
@@ -342,6 +351,7 @@ class LegalHoldSerializer(serializers.ModelSerializer):
         read_only_fields = ["placed_at", "released_at", "release_reason"]
 
     def to_representation(self, hold):
+        texts = reads_dpo_texts(self.context)
         scope = hold.scope
         controller = None
         if scope == HoldScope.CONTROLLER:
@@ -355,16 +365,18 @@ class LegalHoldSerializer(serializers.ModelSerializer):
             "activity": hold.activity_id,
             "subject": hold.subject.key if hold.subject_id and hold.subject is not None else None,
             "record": hold.record_id,
-            "reason": hold.reason,
+            "reason": hold.reason if texts else None,
             "placed_by": hold.placed_by.get_username() if hold.placed_by_id else None,
             "placed_at": _DATETIME.to_representation(hold.placed_at),
             "in_force": hold.released_at is None,
             "released_by": hold.released_by.get_username() if hold.released_by_id else None,
             "released_at": _DATETIME.to_representation(hold.released_at) if hold.released_at else None,
-            "release_reason": hold.release_reason,
+            "release_reason": hold.release_reason if texts else None,
         }
 
     def validate(self, attrs):
+        if not (attrs.get("reason") or "").strip():
+            raise serializers.ValidationError({"reason": [_("Say why erasure is frozen.")]})
         given = [name for name in ("activity", "subject", "record") if attrs.get(name) is not None]
         if len(given) > 1 or (not given and not attrs.get("controller")):
             raise serializers.ValidationError(

@@ -36,3 +36,13 @@ def scope_problems(*, role: str, controller_count: int, source_system: str) -> l
         if role == Role.DPO and controller_count:
             problems.append(Problem("controllers", _("A DPO token covers every controller; assign none.")))
     return problems
+
+
+def reads_dpo_texts(context: dict) -> bool:
+    """Whether a serializer's reader sees the DPO's free text (hold reasons, request notes and reasons),
+    which may name a person: DPO tokens do; system and auditor tokens get null. Code serializing without a
+    request (no API reader) sees it."""
+    request = context.get("request")
+    if request is None:
+        return True
+    return getattr(getattr(request, "auth", None), "role", None) == Role.DPO

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from processing.api.selectors import moment
+from ropa.api.roles import reads_dpo_texts
 from ropa.api.validators import DateField, PayloadField, StrictCharField
 from subjects.choices import RecordStatus, RequestEventKind, RequestStatus, RequestType
 from subjects.models import ConsentRecord, DataSubjectRequest, DataSubjectRequestEvent, PersonalDataRecord
@@ -365,6 +366,9 @@ class ConsentWithdrawResultSerializer(serializers.Serializer):
 
 class RequestEventSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=RequestEventKind.choices, read_only=True)
+    reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("Why, in the DPO's words; DPO tokens only, null for the others.")
+    )
 
     class Meta:
         model = DataSubjectRequestEvent
@@ -389,6 +393,17 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
     )
     outcome = serializers.JSONField(read_only=True, help_text=_model_help(DataSubjectRequest, "outcome"))
     events = RequestEventSerializer(many=True, read_only=True, help_text=_("What happened, in order."))
+    # The DPO's free text about the request may name the person: DPO tokens only, null for the others.
+    note = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("What the person asks; DPO tokens only, null for the others.")
+    )
+    extension_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("Why the deadline was extended; DPO tokens only, else null.")
+    )
+    rejection_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("Why the request was rejected; DPO tokens only, else null.")
+    )
+    DPO_TEXTS = ("note", "extension_reason", "rejection_reason")
 
     class Meta:
         model = DataSubjectRequest
@@ -418,6 +433,14 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
 
     def get_days_left(self, obj) -> int | None:
         return obj.days_left()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not reads_dpo_texts(self.context):
+            data.update(dict.fromkeys(self.DPO_TEXTS))
+            for event in data.get("events", []):
+                event["reason"] = None
+        return data
 
 
 class DataSubjectRequestCreateSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from retention.selectors import tombstone_chain_problems
 from retention.services import legal_hold_place
 from subjects import services
 from subjects.choices import RecordStatus, RequestEventKind, RequestStatus
-from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
+from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest, PersonalDataRecord
 from tests.factories import ControllerFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,18 @@ def test_erasure_erases_through_the_sweep_eraser_and_keeps_what_law_and_holds_ke
     assert (anonymised.status, anonymised.payload, anonymised.subject_id) == (RecordStatus.ERASED, None, None)
     # The invoice: the statutory 7 years after the financial year end have not run; the ticket: the hold.
     assert "until 2031-12-31" in kept[people.invoice.pk] and "Invoices" in kept[people.invoice.pk]
-    assert kept[people.ticket.pk] == f"legal hold #{hold.pk}: Dispute about ticket TCK-1"
+    # A hold is named by its id only: its reason is the DPO's, and system and auditor tokens read outcomes.
+    assert kept[people.ticket.pk] == f"legal hold #{hold.pk}"
+    assert [line["legal_holds"] for line in request.outcome["kept"] if line["record"] == people.ticket.pk] == [
+        [hold.pk]
+    ]
+    assert "Dispute" not in str(request.outcome) and "Dispute" not in str(list(request.events.values()))
+    # Something is kept, so the person's identifiers stay, and the outcome says what keeps them.
+    assert request.outcome["subject"] == {
+        "identifiers": "kept",
+        "kept_for": {"records": [people.invoice.pk, people.ticket.pk], "legal_holds": []},
+    }
+    assert DataSubject.objects.get(pk=people.person.pk).identifiers == {"email": "an@example.be"}
     assert PersonalDataRecord.objects.get(pk=people.invoice.pk).payload is not None
     # Evidence as the sweep leaves it: a run, tombstones in one verified chain, feed lines.
     run = RetentionRun.objects.get(pk=request.outcome["run"])
@@ -123,7 +134,62 @@ def test_erasure_erases_through_the_sweep_eraser_and_keeps_what_law_and_holds_ke
     assert set(ErasureNotice.objects.values_list("external_id", flat=True)) == {"NL-1", "TCK-2"}
     # No personal data in the outcome or the log.
     assert "An Peeters" not in str(request.outcome) and "an@example.be" not in str(request.outcome)
-    assert request.events.last().detail == {"erased": 2, "kept": 2}
+    assert request.events.last().detail == {"erased": 2, "kept": 2, "subject": request.outcome["subject"]}
+
+
+def test_erasure_with_nothing_kept_forgets_the_person_and_the_package_hands_out_nothing(people, dpo):
+    """A person with no statutory record and no hold: after the erasure nothing identifies them any more."""
+    import io
+    import json
+    import zipfile
+
+    from subjects.selectors import subject_package_zip
+
+    other = DataSubjectFactory(controller=people.controller, key="p-2", identifiers={"email": "bo@example.be"})
+    people.record(people.newsletter, people.contact, "NL-2", subject=other, collected_on=dt.date(2024, 5, 1))
+    people.record(people.service, people.contact, "TCK-9", subject=other, last_contact_on=dt.date(2025, 2, 1))
+    consent = services.consent_record(
+        subject=other,
+        purpose=people.newsletter_purpose,
+        given_at=timezone.now(),
+        source="form of Bo",
+        evidence="Bo ticked the box",
+    )
+    earlier = services.dsr_receive(
+        controller=people.controller, subject=other, type="access", note="Bo asks what we hold", actor=dpo
+    )
+    services.dsr_complete(request=earlier, actor=dpo, reason="Package mailed to Bo")
+    erasure = services.dsr_receive(
+        controller=people.controller, subject=other, type="erasure", note="Bo wants out", actor=dpo
+    )
+    done = services.dsr_complete(request=erasure, actor=dpo, reason="Done for Bo")
+    assert done.outcome["subject"] == {"identifiers": "cleared"} and done.outcome["kept"] == []
+    forgotten = DataSubject.objects.get(pk=other.pk)
+    assert (forgotten.key, forgotten.identifiers) == ("p-2", {})
+    consent = ConsentRecord.objects.get(pk=consent.pk)
+    assert (consent.source, consent.evidence, consent.given_at is not None) == ("", "", True)
+    for request in DataSubjectRequest.objects.filter(subject=other):
+        assert (request.note, request.source, request.status) == ("", "", "completed")
+        assert set(request.events.values_list("reason", flat=True)) == {""}
+    assert [e.kind for e in DataSubjectRequest.objects.get(pk=erasure.pk).events.all()] == ["received", "completed"]
+    # The other person of the controller is untouched.
+    assert DataSubject.objects.get(pk=people.person.pk).identifiers == {"email": "an@example.be"}
+    # An access request filed afterwards gets a package with nothing of the person in it.
+    with zipfile.ZipFile(io.BytesIO(subject_package_zip(forgotten))) as archive:
+        package = json.loads(archive.read("package.json"))
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert package["subject"]["identifiers"] == {} and package["records"] == []
+    for personal in (b"bo@example.be", b"Bo ", b"An Peeters"):
+        assert personal not in everything
+
+
+def test_erasure_under_a_subject_hold_keeps_the_identifiers_and_names_the_hold(people, dpo):
+    hold = legal_hold_place(reason="Litigation with the person", actor=dpo, subject=people.person)
+    request = services.dsr_complete(request=receive(people, "erasure"), actor=dpo)
+    assert request.outcome["subject"]["identifiers"] == "kept"
+    assert request.outcome["subject"]["kept_for"]["legal_holds"] == [hold.pk]
+    assert "Litigation" not in str(request.outcome)
+    assert DataSubject.objects.get(pk=people.person.pk).identifiers == {"email": "an@example.be"}
 
 
 def test_erasure_takes_records_whose_statutory_minimum_has_run_out(people, dpo):
