@@ -62,7 +62,7 @@ class DateFilter(django_filters.Filter):
 MAX_ID = 2**63 - 1  # the largest key a database can hold (SQLite refuses to bind a larger integer)
 
 
-class IdFilter(django_filters.NumberFilter):
+class IdFilter(django_filters.Filter):
     """A row's id: a whole number from 1 to ``MAX_ID``, a 400 otherwise, never a query the database
     cannot run. The API's filters on ids use this one."""
 
