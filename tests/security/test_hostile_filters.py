@@ -124,3 +124,13 @@ def test_every_registered_admin_uses_the_guarded_change_list(rf, dpo):
         issubclass(model_admin.get_changelist(request), GuardedChangeList)
         for model_admin in admin.site._registry.values()
     )
+
+
+def test_an_id_filter_takes_whole_numbers_in_range_and_still_filters(populated):
+    api = populated.api("dpo")
+    own = api.get(f"records/?activity={populated.activity_a.pk}").json()["results"]
+    assert [r["external_id"] for r in own] == ["c-1"]
+    assert api.get(f"records/?activity={populated.activity_b.pk}").json()["results"] == []
+    for value in ("1.5", "0", "-3", "9" * 30, "abc"):
+        response = api.get(f"records/?activity={value}")
+        assert response.status_code == 400 and "activity" in response.json(), value
