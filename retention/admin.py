@@ -20,14 +20,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from processing.admin import ProcessingActivityAdmin
 from processing.models import Controller, ProcessingActivity
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
-from ropa.access.scope import scope_q, scoped, visible_controller_ids
+from ropa.access.scope import may_see_personal_data, scope_q, scoped, visible_controller_ids
 from subjects.admin import PersonalDataRecordAdmin
 from subjects.choices import RecordStatus
-from subjects.models import PersonalDataRecord
+from subjects.models import PersonalDataRecord, ReviewDecision
 
 from . import engine
 from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, Tombstone
-from .review import flagged_records_hold, flagged_records_release
+from .review import (
+    flagged_records_erase,
+    flagged_records_hold,
+    flagged_records_keep_until,
+    flagged_records_release,
+)
 from .selectors import held_q
 from .services import (
     RetentionChange,
@@ -302,10 +307,53 @@ class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
     def held(self, obj):
         return obj._held
 
+    REVIEW_FIELDS = ("kept_until", "review_decisions", "review_actions")
+
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # The page's own instance: whether its decisions show their reasons (the DPO's to read).
+            obj.show_review_reasons = may_see_personal_data(request.user)
         if obj is not None and obj.status == RecordStatus.ERASED:
-            return super().get_readonly_fields(request, obj)
-        return self.readonly_fields
+            return [*super().get_readonly_fields(request, obj), *self.REVIEW_FIELDS]
+        return [*self.readonly_fields, *self.REVIEW_FIELDS]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.insert(3, (_("Review (flag-only rules: the DPO decides)"), {"fields": self.REVIEW_FIELDS}))
+        return fieldsets
+
+    @admin.display(description=_("decisions"))
+    def review_decisions(self, obj):
+        decisions = list(obj.review_decisions.select_related("decided_by").order_by("decided_at", "pk"))
+        if not decisions:
+            return "-"
+        personal = getattr(obj, "show_review_reasons", False)
+        rows = [
+            (
+                decision.decided_at.strftime("%Y-%m-%d %H:%M"),
+                decision.get_decision_display(),
+                decision.kept_until.isoformat() if decision.kept_until else "",
+                decision.decided_by.get_username() if decision.decided_by_id else "",
+                decision.reason if personal else "",
+            )
+            for decision in decisions
+        ]
+        cells = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"
+        return format_html("<table>{}</table>", format_html_join("", cells, rows))
+
+    @admin.display(description=_("decide"))
+    def review_actions(self, obj):
+        if obj.status != RecordStatus.FLAGGED:
+            return "-"
+        queue = reverse("retention-review")
+        rule = obj.expiry_rule
+        names = ["hold"] if rule is not None and rule.action in engine.ERASING_ACTIONS else ["erase", "keep", "hold"]
+        return format_html_join(
+            " · ",
+            '<a href="{}?action={}&amp;record={}">{}</a>',
+            ((queue, name, obj.pk, REVIEW_ACTIONS[name][1]) for name in names),
+        )
 
     def save_model(self, request, obj, form, change):
         record = record_update_dates(record=obj, dates={name: form.cleaned_data[name] for name in form.changed_data})
@@ -539,15 +587,51 @@ REVIEW_SHOWN_PER_GROUP = 25
 REVIEW_ACTIONS = {
     "hold": ("retention.add_legalhold", _("Place a legal hold")),
     "release": ("subjects.change_personaldatarecord", _("Let erasure proceed at the next sweep")),
+    "erase": ("subjects.delete_personaldatarecord", _("Erase now (flag-only rule: your decision)")),
+    "keep": ("subjects.change_personaldatarecord", _("Keep until a date, then review again (flag-only rule)")),
+}
+REFUSAL_LABELS = {
+    "not_flagged": _("no longer flagged"),
+    "rule_erases": _("their rule erases by itself"),
+    "not_expired": _("retention not run out"),
+    "held": _("under a legal hold"),
+    "statutory": _("inside a statutory minimum"),
 }
 
 
 class ReviewConfirmForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the hold"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text=_("Litigation, an investigation, a request of the data subject, ..."),
+    """The reason every decision in the queue takes; keeping also takes the day the record comes back."""
+
+    LABELS = {
+        "hold": (_("Reason for the hold"), _("Litigation, an investigation, a request of the data subject, ...")),
+        "erase": (
+            _("Reason for erasing now"),
+            _("Why the data is no longer needed. Kept as evidence of the decision: keep personal data out."),
+        ),
+        "keep": (
+            _("Reason for keeping"),
+            _("Why the data is still needed until then. Kept as evidence of the decision: keep personal data out."),
+        ),
+    }
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    until = forms.DateField(
+        label=_("Keep until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=_("The record leaves the queue and the sweep flags it again on this day."),
     )
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+        label, help_text = self.LABELS.get(action, self.LABELS["hold"])
+        self.fields["reason"].label, self.fields["reason"].help_text = label, help_text
+        if action == "keep":
+            self.fields["until"].required = True
+        else:
+            del self.fields["until"]
 
 
 def _flagged(request):
@@ -556,11 +640,11 @@ def _flagged(request):
     return records if condition is None else records.filter(condition)
 
 
-def _review_selection(request, flagged):
-    """The records a POST names: single records (``record``) and whole groups (``group`` = activity:rule)."""
-    ids = [int(pk) for pk in request.POST.getlist("record") if pk.isdigit()]
+def _review_selection(data, flagged):
+    """The records a request names: single records (``record``) and whole groups (``group`` = activity:rule)."""
+    ids = [int(pk) for pk in data.getlist("record") if pk.isdigit()]
     condition = Q(pk__in=ids)
-    for group in request.POST.getlist("group"):
+    for group in data.getlist("group"):
         activity, _sep, rule = group.partition(":")
         if activity.isdigit():
             condition |= Q(activity_id=int(activity), expiry_rule_id=int(rule) if rule.isdigit() else None)
@@ -603,6 +687,7 @@ def _review_groups(flagged, controller_id=None):
                 "activity": activities.get(row["activity_id"]),
                 "rule": rule,
                 "sentence": rule.sentence() if rule else _("no deciding rule"),
+                # A flag-only rule never erases: its records have no erasure date, they await a decision.
                 "erases": bool(rule and rule.action in engine.ERASING_ACTIONS),
                 "count": row["n"],
                 "first": row["first"],
@@ -614,41 +699,83 @@ def _review_groups(flagged, controller_id=None):
     return groups
 
 
+def _refusals(outcome) -> str:
+    return ", ".join(
+        f"{len(ids)} {REFUSAL_LABELS.get(why, why)}" for why, ids in outcome.refused.items()
+    ) or "-"
+
+
+def _decide(request, action: str, selection, form) -> None:
+    """Carry out a confirmed decision through the services and say what was done."""
+    if action == "hold":
+        holds = flagged_records_hold(records=selection, reason=form.cleaned_data["reason"], actor=request.user)
+        messages.success(request, _("%(n)d legal hold(s) placed.") % {"n": len(holds)})
+    elif action == "release":
+        outcome = flagged_records_release(records=selection, actor=request.user)
+        messages.success(
+            request,
+            _("Erasure approved for %(n)d record(s); the next sweep erases them. %(skipped)d skipped "
+              "(held, no longer flagged, or their rule only flags: decide with “Erase now” or “Keep until”).")
+            % {"n": outcome.done, "skipped": outcome.skipped},
+        )
+    elif action == "erase":
+        outcome = flagged_records_erase(records=selection, reason=form.cleaned_data["reason"], actor=request.user)
+        level = messages.success if outcome.done else messages.warning
+        level(
+            request,
+            _("%(n)d record(s) erased now, with a tombstone and an erasure-feed line each (run %(runs)s). "
+              "Refused: %(refused)s.")
+            % {"n": outcome.done, "runs": ", ".join(f"#{pk}" for pk in outcome.runs) or "-",
+               "refused": _refusals(outcome)},
+        )
+    elif action == "keep":
+        until = form.cleaned_data["until"]
+        outcome = flagged_records_keep_until(
+            records=selection, until=until, reason=form.cleaned_data["reason"], actor=request.user
+        )
+        level = messages.success if outcome.done else messages.warning
+        level(
+            request,
+            _("%(n)d record(s) kept until %(until)s: they leave the queue and come back flagged on that day. "
+              "Refused: %(refused)s.")
+            % {"n": outcome.done, "until": until.isoformat(), "refused": _refusals(outcome)},
+        )
+
+
 def retention_review_view(request):
-    """The review queue: flagged records by activity and rule, the rule's sentence and the erasure date;
-    hold them or let their erasure proceed, after a confirmation page. Never shows a payload."""
+    """The review queue: flagged records by activity and rule, the rule's sentence and the erasure date (or,
+    for a flag-only rule, that the record awaits a decision); hold them, let their erasure proceed, or for a
+    flag-only rule erase now or keep until a date, after a confirmation page with the reason. A GET naming
+    ``action`` and ``record`` opens that confirmation page (the record's own page links there). Never shows
+    a payload."""
     if not request.user.has_perm("subjects.view_personaldatarecord"):
         raise PermissionDenied
     flagged = _flagged(request)
     controllers = scoped(Controller.objects.order_by("name"), request.user, "pk")
     controller = request.GET.get("controller", "")
     controller_id = int(controller) if controller.isdigit() and controllers.filter(pk=controller).exists() else None
+    queue = reverse("retention-review") + (f"?controller={controller_id}" if controller_id else "")
     context = {**admin.site.each_context(request), "opts": PersonalDataRecord._meta}
-    if request.method == "POST":
-        action = request.POST.get("action", "")
+    data = request.POST if request.method == "POST" else request.GET
+    if request.method == "POST" or "action" in request.GET:
+        action = data.get("action", "")
         if action not in REVIEW_ACTIONS:
             messages.error(request, _("Choose what to do with the selected records."))
-            return HttpResponseRedirect(request.get_full_path())
+            return HttpResponseRedirect(queue)
         if not request.user.has_perm(REVIEW_ACTIONS[action][0]):
             raise PermissionDenied
-        selection = _review_selection(request, flagged)
-        form = ReviewConfirmForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and (action == "release" or form.is_valid()):
-            if action == "hold":
-                holds = flagged_records_hold(records=selection, reason=form.cleaned_data["reason"], actor=request.user)
-                messages.success(request, _("%(n)d legal hold(s) placed.") % {"n": len(holds)})
-            else:
-                outcome = flagged_records_release(records=selection, actor=request.user)
-                messages.success(
-                    request,
-                    _("Erasure approved for %(n)d record(s); the next sweep erases them. %(skipped)d skipped "
-                      "(held, no longer flagged, or their rule only flags).")
-                    % {"n": outcome.done, "skipped": outcome.skipped},
-                )
-            return HttpResponseRedirect(request.get_full_path())
+        selection = _review_selection(data, flagged)
+        confirmed = request.method == "POST" and "confirm" in request.POST
+        form = ReviewConfirmForm(request.POST if confirmed else None, action=action)
+        if confirmed and (action == "release" or form.is_valid()):
+            try:
+                _decide(request, action, selection, form)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(queue)
         if not selection.exists():
             messages.warning(request, _("Select at least one record or group."))
-            return HttpResponseRedirect(request.get_full_path())
+            return HttpResponseRedirect(queue)
         summary = list(
             selection.values("activity__reference", "activity__controller__name", "expiry_rule_id")
             .annotate(n=Count("pk"))
@@ -658,6 +785,7 @@ def retention_review_view(request):
         for row in summary:
             rule = rules.get(row["expiry_rule_id"])
             row["sentence"] = rule.sentence() if rule else ""
+            row["flag_only"] = not (rule and rule.action in engine.ERASING_ACTIONS)
         context.update(
             {
                 "title": _("Confirm: %(action)s") % {"action": REVIEW_ACTIONS[action][1]},
@@ -666,8 +794,9 @@ def retention_review_view(request):
                 "form": form,
                 "summary": summary,
                 "total": sum(row["n"] for row in summary),
-                "records": request.POST.getlist("record"),
-                "groups": request.POST.getlist("group"),
+                "records": data.getlist("record"),
+                "groups": data.getlist("group"),
+                "queue": queue,
             }
         )
         return TemplateResponse(request, "admin/retention/review_confirm.html", context)
@@ -681,3 +810,23 @@ def retention_review_view(request):
         }
     )
     return TemplateResponse(request, "admin/retention/review.html", context)
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    """The DPO's decisions in the review queue, as evidence: erased now (with the run), kept until a day,
+    held (with the hold). The reason is the DPO's to read."""
+
+    controller_paths = ("activity__controller",)
+    list_display = ("decided_at", "decision", "record_id", "activity", "kept_until", "run_id", "hold_id", "decided_by")
+    list_filter = ("decision", ("activity__controller", RelatedInScopeListFilter))
+    search_fields = ("=record__id",)  # the record's id (a join Django trims: erased records are found too)
+    list_select_related = ("activity", "decided_by")
+    date_hierarchy = "decided_at"
+
+    def get_fields(self, request, obj=None):
+        fields = ["record_id", "activity", "decision", "kept_until", "run_id", "hold_id", "decided_by", "decided_at"]
+        return [*fields, "reason"] if may_see_personal_data(request.user) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)

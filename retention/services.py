@@ -19,9 +19,15 @@ What it guarantees
 - An erasure request (Art. 17) erases a subject's records through the same eraser (``_erase_rows``), under
   the same locks, with the same evidence (a run of origin ``request``, tombstones, feed lines), except the
   records a legal hold in force or a statutory minimum still running keeps (``subject_records_erase``).
+- The DPO's decision to erase a record a flag-only rule flagged (``review.py``) goes through the same eraser
+  too (a run of origin ``review``), and is refused for a record under a hold or inside a statutory minimum.
+- Whoever erases, the batch that erases the last record of a subject that nothing else keeps (no record
+  left unerased, no hold on the subject) forgets the subject in the same transaction: its identifiers and
+  the free text of its consents and requests are cleared, set-based (``subjects_forget``).
 
 What it never does
-- Never erases a record that is held, not yet expired, or only flagged by a flag-only rule.
+- Never erases a record that is held or not yet expired; never one only flagged by a flag-only rule unless
+  the DPO decides so in the review queue.
 - Never loops over records in Python to change them: updates and deletes are set-based per batch, and
   the record tables have no delete signals or history that would copy personal data.
 - Never puts personal data in evidence: tombstones, runs, logs and mails carry ids and counts only.
@@ -993,21 +999,6 @@ def record_ref(source_system: str, external_id: str | None) -> str:
     return salted_hmac("ropa.retention.record_ref", f"{source_system}\n{external_id}", algorithm="sha256").hexdigest()
 
 
-def records_erase(
-    *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
-) -> list[int]:
-    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep, an
-    erasure request and the DPO's decision in the review queue (through ``_erase_rows``), and re-erasure after
-    a restore (``journal.erasures_reapply``). Callers lock, check holds and write evidence. The subjects of
-    whom nothing is kept any more then are forgotten in the same transaction (``subjects_forget``); returns
-    their ids."""
-    erasing = [pk for action in ("anonymise", "delete") for pk in by_action.get(action, ())]
-    subject_ids = list(
-        PersonalDataRecord.objects.filter(pk__in=erasing, subject__isnull=False)
-        .order_by()
-        .values_list("subject_id", flat=True)
-        .distinct()
-    )
 # What stays of a forgotten subject: its pseudonymous key, and of its consents and requests what proves they
 # were handled (ids, purposes, types, dates, statuses, outcomes and events with ids and counts). What goes:
 # every field in which the person or the DPO's words about the person can sit (docs/subjects.md).
@@ -1068,6 +1059,21 @@ def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]
     return forgotten
 
 
+def records_erase(
+    *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
+) -> list[int]:
+    """Anonymise or delete the given records, set-based. The one place records are erased: the sweep, an
+    erasure request and the DPO's decision in the review queue (through ``_erase_rows``), and re-erasure after
+    a restore (``journal.erasures_reapply``). Callers lock, check holds and write evidence. The subjects of
+    whom nothing is kept any more then are forgotten in the same transaction (``subjects_forget``); returns
+    their ids."""
+    erasing = [pk for action in ("anonymise", "delete") for pk in by_action.get(action, ())]
+    subject_ids = list(
+        PersonalDataRecord.objects.filter(pk__in=erasing, subject__isnull=False)
+        .order_by()
+        .values_list("subject_id", flat=True)
+        .distinct()
+    )
     if by_action.get("anonymise"):
         # Statistics stay (activity, category, dates, source system); whatever identifies goes.
         PersonalDataRecord.objects.filter(pk__in=by_action["anonymise"]).update(
@@ -1078,10 +1084,12 @@ def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]
             external_id=None,
             restricted_at=None,
             restricted_by=None,
+            kept_until=None,
             updated_at=now or erased_at,
         )
     if by_action.get("delete"):
         PersonalDataRecord.objects.filter(pk__in=by_action["delete"]).delete()
+    return subjects_forget(subject_ids=subject_ids, now=now or erased_at)
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -1089,7 +1097,6 @@ def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]
 
 # What erasing a record needs to know of it, in this order (``_erase_rows``).
 ERASE_COLUMNS = (
-    return subjects_forget(subject_ids=subject_ids, now=now or erased_at)
     "pk",
     "expiry_rule_id",
     "expiry_rule__action",
@@ -1137,6 +1144,7 @@ def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> li
         tombstones.append((*fields.values(), previous, digest, record_ref(source_system, external_id)))
         previous = digest
     _insert_rows(Tombstone, (*engine.TOMBSTONE_HASHED_FIELDS, "previous_hash", "hash", "record_ref"), tombstones)
+    return forgotten
 
 
 class _Budget:
@@ -1144,7 +1152,6 @@ class _Budget:
     well inside its time limit and re-enqueues itself for the rest."""
 
     def __init__(self, max_batches: int | None, max_seconds: float | None):
-    return forgotten
         self.left = max_batches
         self.deadline = time.monotonic() + max_seconds if max_seconds else None
 
@@ -1286,6 +1293,7 @@ class _Sweep:
                 status=RecordStatus.FLAGGED,
                 flagged_at=self.now,
                 erase_after=engine.erase_after(flagged_at=self.now, grace_days=grace[rule_id]),
+                kept_until=None,  # a "keep until" the DPO decided has come: the record is back in the queue
             )
             self._count(rule_id, "flag", changed)
         return [pk for pk, _rule in rows]

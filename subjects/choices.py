@@ -48,3 +48,11 @@ class RequestEventKind(models.TextChoices):
     REJECTED = "rejected", _("rejected")
     RESTRICTION_LIFTED = "restriction_lifted", _("restriction lifted")
     PACKAGE_DOWNLOADED = "package_downloaded", _("package downloaded")
+
+
+class ReviewDecisionKind(models.TextChoices):
+    """What the DPO decided for a record a flag-only rule flagged (the review queue)."""
+
+    ERASE = "erase", _("erased now")
+    KEEP = "keep", _("kept until a date")
+    HOLD = "hold", _("legal hold placed")

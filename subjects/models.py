@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from processing.choices import LegalBasis
 from processing.models import Controller, DataCategory, ProcessingActivity, Purpose
 
-from .choices import OPEN_REQUEST_STATUSES, RecordStatus, RequestEventKind, RequestStatus, RequestType
+from .choices import (
+    OPEN_REQUEST_STATUSES,
+    RecordStatus,
+    RequestEventKind,
+    RequestStatus,
+    RequestType,
+    ReviewDecisionKind,
+)
 
 
 def new_subject_key() -> str:
@@ -74,7 +81,8 @@ class PersonalDataRecordQuerySet(models.QuerySet):
         return self.filter(expires_at__lte=now).exclude(status=RecordStatus.ERASED)
 
     def due_for_flag(self, now):
-        return self.filter(status=RecordStatus.ACTIVE, expires_at__lte=now)
+        """Active records whose retention has run out, except those the DPO decided to keep until later."""
+        return self.filter(status=RecordStatus.ACTIVE, expires_at__lte=now).exclude(kept_until__gt=now)
 
     def due_for_erasure(self, now):
         """Flagged records whose grace period is over and whose retention is still over (re-checked)."""
@@ -215,6 +223,16 @@ class PersonalDataRecord(models.Model):
         help_text=_(
             "Processing restricted (Art. 18) since then: the data is only stored, and the API withholds its "
             "payload from the source system. Blank: not restricted."
+        ),
+    )
+    kept_until = models.DateTimeField(
+        _("kept until"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The DPO decided in the review queue to keep the record until then (its rule only flags): the sweep "
+            "flags it again, back in the queue, from this moment. Blank: no such decision in force."
         ),
     )
     restricted_by = models.ForeignKey(
@@ -533,3 +551,71 @@ class DataSubjectRequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class ReviewDecision(models.Model):
+    """The DPO's decision on a record that a flag-only rule flagged (the review queue): erase it now, keep it
+    until a date (then it is flagged again), or place a legal hold. One row per record and decision, kept as
+    evidence after the record is erased: it names the record by id (no database link), the erasure's run and
+    the hold by id. Written only by ``retention.review``; audited with field names and ids only."""
+
+    # The record may be deleted by the decision itself: its id stays, as on a legal hold.
+    record = models.ForeignKey(
+        PersonalDataRecord,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="review_decisions",
+        verbose_name=_("record"),
+        help_text=_("The record decided on (its id stays after it is erased)."),
+    )
+    activity = models.ForeignKey(
+        ProcessingActivity,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("activity"),
+        help_text=_("The activity the record was held under."),
+    )
+    decision = models.CharField(
+        _("decision"), max_length=8, choices=ReviewDecisionKind.choices, help_text=_("What the DPO decided.")
+    )
+    reason = models.TextField(
+        _("reason"),
+        help_text=_(
+            "Why, in the DPO's words: the controller's evidence of the decision, shown to the DPO only. "
+            "Keep personal data out: it stays after the record is erased."
+        ),
+    )
+    kept_until = models.DateField(
+        _("kept until"),
+        null=True,
+        blank=True,
+        help_text=_("Keep: the day the record comes back to the review queue."),
+    )
+    run_id = models.BigIntegerField(
+        _("retention run"),
+        null=True,
+        blank=True,
+        help_text=_("Erase: the retention run (origin review) that erased it."),
+    )
+    hold_id = models.BigIntegerField(
+        _("legal hold"), null=True, blank=True, help_text=_("Hold: the legal hold placed on the record.")
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+        help_text=_("Who decided."),
+    )
+    decided_at = models.DateTimeField(_("decided at"), help_text=_("When."))
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        verbose_name = _("review decision")
+        verbose_name_plural = _("review decisions")
+        indexes = [models.Index(fields=["record", "decided_at"], name="review_decision_record_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} · record {self.record_id}"

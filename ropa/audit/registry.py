@@ -44,6 +44,13 @@ def _run_verb(created: bool, changed: list[str], instance) -> str | None:
     return AuditAction.ERASURE if erased and not instance.dry_run else AuditAction.UPDATE
 
 
+def _decision_verb(created: bool, changed: list[str], instance) -> str:
+    # Erasing by decision is an erasure; a hold decided in the queue is also the hold's own "hold placed".
+    if created and instance.decision == "erase":
+        return AuditAction.ERASURE
+    return AuditAction.CREATE if created else AuditAction.UPDATE
+
+
 @dataclass(frozen=True)
 class Audited:
     """How one model is audited.
@@ -91,6 +98,14 @@ AUDITED: tuple[Audited, ...] = (
     # Requests and consents concern a person: which fields changed, never what they hold.
     Audited("subjects.DataSubjectRequest", values=False, show=False),
     Audited("subjects.ConsentRecord", values=False, show=False),
+    # The DPO's decision on a flagged record: ids, the decision, its day; the reason is free text, names only.
+    Audited(
+        "subjects.ReviewDecision",
+        values=frozenset({"record", "activity", "decision", "kept_until", "run_id", "hold_id", "decided_by"})
+        | frozenset({"decided_at"}),
+        show=False,
+        verb=_decision_verb,
+    ),
     Audited(
         "api.ApiToken",
         values=frozenset({"name", "role", "source_system", "expiry", "user", "issued_by", "revoked_at", "revoked_by"}),
