@@ -375,7 +375,7 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
     problems: list[str] = []
     vocab = data["vocabulary"]
     file_codes = {
-        section: {entry["code"]: entry for entry in vocab[section]}
+        section: {entry["code"]: entry for entry in vocab.get(section, [])}
         for section in ("data_subject_categories", "data_categories", "security_measures")
     }
     db_models = {
@@ -742,7 +742,7 @@ def _write(data: dict, load: _Load) -> None:
         ("data_categories", DataCategory, "data categories"),
         ("security_measures", SecurityMeasure, "security measures"),
     ):
-        for entry in vocab[section]:
+        for entry in vocab.get(section, []):
             values = {
                 k: _null_text(v) if isinstance(v, str) or v is None else v for k, v in entry.items() if k != "code"
             }

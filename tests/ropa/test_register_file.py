@@ -138,3 +138,18 @@ def test_import_register_dry_run_stores_nothing(write, capsys):
     call_command("import_register", str(write(GOOD)), "--dry-run")
     assert "[dry run] acme.yaml: new:" in capsys.readouterr().out
     assert not Controller.objects.exists()
+
+
+def test_a_file_without_vocabulary_uses_the_register_s_and_loads(write):
+    """The vocabulary section is optional: a file may name codes the register already has."""
+    load(write(GOOD))
+    without = GOOD.replace(GOOD[GOOD.index("vocabulary:") : GOOD.index("controllers:")], "")
+    load(write(without, "acme-again.yaml"))
+    assert ProcessingActivity.objects.filter(reference="AC-01").count() == 1
+
+
+def test_a_file_without_vocabulary_naming_an_unknown_code_is_refused(write):
+    without = GOOD.replace(GOOD[GOOD.index("vocabulary:") : GOOD.index("controllers:")], "")
+    with pytest.raises(RegisterFileError, match="identification"):
+        load(write(without))
+    assert not Controller.objects.exists()
