@@ -1423,7 +1423,10 @@ def retention_run_notify(*, run: RetentionRun) -> None:
         "Flagged per rule:",
         *(f"  rule #{rule}: {actions.get('flag', 0)}" for rule, actions in run.counts.items() if actions.get("flag")),
         "",
-        "Flagged records are erased when their grace period ends, unless a legal hold is placed first.",
+        "Flagged records are erased when their grace period ends, unless a legal hold is placed first. Records "
+        "whose rule only flags are never erased by the sweep: they await your decision in the review queue "
+        "(erase now, keep until a date, or hold).",
+        f"Review queue: {base}{reverse('retention-review')}",
         f"Flagged records: {base}{reverse('admin:subjects_personaldatarecord_changelist')}?status__exact=flagged",
         f"This run: {base}{reverse('admin:retention_retentionrun_change', args=[run.pk])}",
         f"Legal holds: {base}{reverse('admin:retention_legalhold_changelist')}",

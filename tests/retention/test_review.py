@@ -308,3 +308,16 @@ def test_a_hold_decided_in_the_queue_is_a_legal_hold_and_a_decision(dpo_client, 
     later = retention_enforce(now=timezone.now() + dt.timedelta(days=400))
     assert later.deleted == 1  # the erasing rule's record, not the held one
     assert PersonalDataRecord.objects.filter(pk=record.pk, status=RecordStatus.FLAGGED).exists()
+
+
+def test_the_flagging_mail_says_a_flag_only_record_awaits_a_decision(
+    world, dpo_mail, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    world.rule(action="flag")
+    world.record(now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_enforce(now=timezone.now()).flagged == 1
+    (message,) = mail.outbox
+    assert "await your decision in the review queue" in message.body and reverse(QUEUE) in message.body
