@@ -432,13 +432,22 @@ class LegalHoldAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return LegalHoldForm.Meta.fields
+        # A hold's reasons are the DPO's free text and may name a person: the DPO's to read.
+        texts = may_see_personal_data(request.user)
         return (
             "scope_display",
-            "reason",
+            *(("reason",) if texts else ()),
             ("placed_by", "placed_at"),
             ("released_by", "released_at"),
-            "release_reason",
+            *(("release_reason",) if texts else ()),
         )
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if may_see_personal_data(request.user) else tuple(f for f in shown if f != "reason_short")
+
+    def get_search_fields(self, request):
+        return super().get_search_fields(request) if may_see_personal_data(request.user) else ()
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else flatten(self.get_fields(request, obj))

@@ -236,7 +236,8 @@ class LegalHold(models.Model):
         indexes = [models.Index(fields=["released_at"], name="legal_hold_released_idx")]
 
     def __str__(self) -> str:
-        return f"{self.scope_label()}: {self.reason[:60]}"
+        # Not the reason: the DPO's free text may name a person, and this text shows in titles and logs.
+        return f"#{self.pk} {self.scope_label()}"
 
     @property
     def scope(self) -> str:

@@ -298,6 +298,10 @@ class RequestEventInline(admin.TabularInline):
     fields = ("at", "kind", "from_status", "to_status", "actor_label", "reason", "detail")
     readonly_fields = fields
 
+    def get_fields(self, request, obj=None):
+        # A step's reason is the DPO's free text: the DPO's to read.
+        return self.fields if may_see_personal_data(request.user) else tuple(f for f in self.fields if f != "reason")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -397,10 +401,13 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             kwargs["form"] = RequestAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    # The DPO's free text about a request may name the person: the DPO's to read (auditors see the rest).
+    DPO_TEXTS = ("extension_reason", "note", "rejection_reason")
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return RequestAddForm.Meta.fields
-        return (
+        fields = (
             "controller",
             "subject",
             "type",
@@ -418,6 +425,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             "rejection_reason",
             "outcome",
         )
+        return fields if may_see_personal_data(request.user) else tuple(f for f in fields if f not in self.DPO_TEXTS)
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.get_fields(request, obj)

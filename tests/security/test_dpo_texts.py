@@ -67,3 +67,31 @@ def test_a_hold_without_a_reason_is_refused(texts):
     for reason in (None, "", "   "):
         response = texts.api("dpo").post("legal-holds/", {"controller": "acme", "reason": reason})
         assert response.status_code == 400 and "reason" in response.json(), reason
+
+
+def test_in_the_admin_an_auditor_reads_no_free_text_of_the_dpo(texts, dpo_client, django_user_model):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.urls import reverse
+
+    from ropa.access.groups import ensure_groups
+    from subjects.models import DataSubjectRequest
+
+    ensure_groups()
+    auditor = django_user_model.objects.create_user("auditor", password="a-long-test-password", is_staff=True)
+    auditor.groups.add(Group.objects.get(name="Auditor"))
+    client = Client()  # its own, beside the DPO's
+    client.force_login(auditor)
+    pages = [reverse("admin:retention_legalhold_changelist")]
+    pages += [reverse("admin:retention_legalhold_change", args=[texts.hold_id])]
+    pages += [
+        reverse("admin:subjects_datasubjectrequest_change", args=[pk])
+        for pk in DataSubjectRequest.objects.values_list("pk", flat=True)
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200 and SECRET not in response.content.decode(), url
+    assert client.get(reverse("admin:retention_legalhold_changelist"), {"q": "Jan"}).status_code == 200
+    seen = "".join(dpo_client.get(url).content.decode() for url in pages)
+    for text in (f"Dispute with {SECRET}", f"{SECRET} asks", f"{SECRET} wrote twice", f"{SECRET} is unknown"):
+        assert text in seen, text
