@@ -187,6 +187,7 @@ class Record:
     dates: dict
     named_rule: int | None = None
     restricted: bool = False
+    kept_until: dt.datetime | None = None  # the DPO decided to keep it until then (a flag-only rule)
 
     def key(self) -> tuple[str, str]:
         return (self.source_system, self.external_id)

@@ -4,35 +4,44 @@ hold or the law says".
 A hypothesis state machine drives the register through the surfaces people and systems use: records
 registered and re-registered through the API by a system token (one at a time and in batches, partial
 re-registrations that leave fields out), their trigger dates patched, activities and their retention rules
-patched and replaced through the API by a DPO token (partial rule rows too), rules edited in the admin
-(the real change form, posted by a logged-in DPO), legal holds placed and released, restriction requests
-completed and lifted, consents withdrawn, erasure requests completed, the statements reloaded, a register
-file imported, and retention sweeps run. After every step it checks the register against its own model
-(``invariant_model``: the law re-implemented with ``dateutil``, never the project's engine):
+patched and replaced through the API by a DPO token (partial rule rows, broken rows, overrides of a
+statutory minimum), rules edited in the admin (the real change form, posted by a logged-in DPO), legal
+holds placed and released (API and admin), restriction requests completed and lifted, consents withdrawn,
+erasure requests completed, decisions in the review queue (erase now, keep until a day, hold, let go), the
+statements reloaded, a register file imported, and retention sweeps run. After every step it checks the
+register against its own model (``invariant_model``: the law re-implemented with ``dateutil``, never the
+project's engine); each problem it finds is named by its invariant:
 
 - ``hold``: no record a legal hold in force covers is flagged or erased;
 - ``statutory``: no record inside a statutory minimum is flagged or erased;
-- ``early``: no record is flagged or erased before its expiry;
+- ``early``, ``grace``: no record is flagged before its expiry, nor erased before its grace period ends;
 - ``due``: every record past its expiry is flagged by the next sweep, and erased by the first sweep after
   its grace period (``maximum``: the same, for records whose expiry a maximum gave);
-- ``expiry``: the stored expiry and deciding rule are the law's;
+- ``expiry``: the stored expiry and deciding rule are the law's, and a record without one says so;
 - ``omission``: no stored field (a record's payload, dates, activity, named rule; a subject's identifiers;
-  a rule's fields; a hold) changes unless a step said so, and never by leaving it out;
-- ``refusal``: what must be refused is (a record moved to another subject; a restricted record's payload
-  or dates; a rule row that is not whole in a PUT or not valid);
+  a rule's fields; an activity's owner; a hold) changes unless a step said so, never by leaving it out,
+  and a reload of the statements changes nothing the DPO changed;
+- ``refusal``: what must be refused is (a record moved to another subject, or out of a hold; a restricted
+  record changed; a rule that cannot be; a PUT rule row without its duration or statutory flag; a change
+  that could end a statutory minimum sooner while it still keeps records, without a reason to override
+  it), and nothing else is;
+- ``listed``: a rule change lists the records whose expiry it moved earlier, before any sweep;
 - ``identifiers``: a subject with nothing kept has no identifiers left;
 - ``request``: an erasure request erases exactly what no hold and no running statutory minimum keeps, its
   outcome says what was kept, and a system token never reads a hold's reason in it;
+- ``review``: a decision in the review queue does what it says, to the records it fits;
 - ``chain``: the tombstone chain verifies; ``counts``: every run's counts equal its tombstones, one
-  tombstone and one feed line per erased record, none for anything else.
+  tombstone and one feed line per erased record, and a sweep flags exactly what was due;
+- ``server``: no answer is a 5xx.
 
 The clock. Sweeps and the model run on a virtual clock that starts at the real now and steps forward by
-days to years (``retention_enforce(now=...)``). The HTTP surfaces judge with the server's real now: a
-record's trigger dates are chosen relative to the real today, an erasure request's statutory minima are
-judged at the real now, and a flagged record that a write recomputes goes back to active only when its new
-expiry is after the real now (``S``). So every write is judged at ``S``, every sweep at the virtual ``T``.
+days to years (``retention_enforce(now=...)``). The HTTP surfaces and the admin judge with the server's
+real now: trigger dates are chosen relative to the real today, an erasure request's statutory minima and a
+review decision's "expired" are judged at the real now, and a flagged record that a write recomputes goes
+back to active only when its new expiry is after the real now. So every write is judged at the server's
+now, every sweep at the virtual one.
 
-Bounded for CI (15 examples of 20 steps, well under a minute per database). A longer run, e.g. nightly:
+Bounded for CI: 15 examples of 20 steps (well under a minute per database). A longer run, e.g. nightly:
 ``ROPA_INVARIANT_EXAMPLES=500 ROPA_INVARIANT_STEPS=40 pytest tests/retention/test_invariants.py``.
 On PostgreSQL a second machine (committed transactions, ``transactional_db``) also runs two sweeps at
 once, from two threads with their own connections.
@@ -90,7 +99,8 @@ PROFILE = hypothesis_settings(
 
 TZ = ZoneInfo(settings.ROPA_RETENTION_TIME_ZONE)
 CATEGORIES = ("inv-contact", "inv-billing")
-TRIGGERS = ("collection", "contract_end", "inactivity", "consent_withdrawn", "relevance_end")
+# Collection twice: a date every record has, so that rules run out within an example.
+TRIGGERS = ("collection", "collection", "contract_end", "inactivity", "consent_withdrawn", "relevance_end")
 RECORD_DATES = ("collected_on", "contract_ended_on", "last_activity_on", "consent_withdrawn_on", "relevance_ended_on")
 STEPS_OF_THE_CLOCK = (
     dt.timedelta(0),
@@ -279,6 +289,7 @@ class RegisterMachine(RuleBasedStateMachine):
         self.restrictions: dict[int, set[int]] = {}
         self.tombstones: dict[int, str] = {}  # record pk -> action, for every erasure the law allowed
         self.flags_of_run: dict[int, int] = {}
+        self.flags_of_pair: dict[tuple[int, int], int] = {}
         self.due_labels: dict[int, str] = {}
         self.prev_rows: dict[int, dict] = {}
         self.prev_verdicts: dict[int, law.Verdict] = {}
@@ -502,6 +513,7 @@ class RegisterMachine(RuleBasedStateMachine):
         ("restrict_or_lift", 1, lambda self: bool(self.records)),
         ("withdraw_consent", 1, lambda self: bool(self.records)),
         ("complete_an_erasure_request", 1, lambda self: bool(self.records)),
+        ("decide_in_the_review_queue", 2, lambda self: any(r["status"] == "flagged" for r in self.prev_rows.values())),
         ("import_a_register_file", 1, lambda self: self.imports < 2),
         ("reload_the_statements", 1, lambda self: self.world.statement and self.reloads < 1),
         ("sweep", 4, lambda self: True),
@@ -726,7 +738,9 @@ class RegisterMachine(RuleBasedStateMachine):
         # A new record mostly comes with its dates; a known one is mostly sent again with some left out.
         choices = ["omit", "omit", "null", "date"] if existing else ["omit", "null", "date", "date", "date"]
         for name in RECORD_DATES:
-            choice = data.draw(st.sampled_from(choices), label=name)
+            choice = data.draw(
+                st.sampled_from(["date"] if name == "collected_on" and not existing else choices), label=name
+            )
             if choice == "null":
                 item[name] = None
             elif choice == "date":
@@ -1070,6 +1084,42 @@ class RegisterMachine(RuleBasedStateMachine):
         self.erase(erased)
         self.check("erasure request", at=at, erased=erased, problems=problems)
 
+    def decide_in_the_review_queue(self, data):
+        """The DPO decides on flagged records in the review queue (admin), with a reason: a flag-only rule's
+        record is erased now or kept until a day; any is held; an erasing rule's is let go at once. What the
+        decision does not fit (an erasing rule's record to erase or keep, a held one, one inside a statutory
+        minimum, one not expired by the server's clock) is refused and stays as it is."""
+        flagged = sorted(pk for pk, row in self.prev_rows.items() if row["status"] == "flagged")
+        chosen = data.draw(st.lists(st.sampled_from(flagged), min_size=1, max_size=3, unique=True), label="records")
+        action = data.draw(st.sampled_from(["erase", "keep", "hold", "release"]), label="decision")
+        reason = f"Decided in review, note {self.marker()}"
+        post = {"action": action, "record": [str(pk) for pk in chosen], "confirm": "1", "reason": reason}
+        until = today() + dt.timedelta(days=data.draw(st.integers(1, 800), label="days kept"))
+        if action == "keep":
+            post["until"] = until.isoformat()
+        at = server_now()
+        response = self.world.admin.post("/admin/retention/review/", post)
+        if response.status_code != 302:
+            raise Violation(f"refusal: the review queue answered {response.status_code} to {action} {chosen}")
+        erased, decided = {}, {}
+        for pk in chosen:
+            record, v = self.records[pk], self.verdict(self.records[pk])
+            flag_only = v.rule is None or v.rule.action not in law.ERASING
+            expired = v.expires_at is not None and v.expires_at <= at
+            held = self.covered(pk)
+            if action == "erase" and flag_only and expired and not held and not law.inside_statutory_minimum(v, at):
+                erased[pk] = "delete"
+            elif action == "keep" and flag_only and expired:
+                decided[pk] = "keep"
+                record.kept_until = law.end_moment(until - dt.timedelta(days=1), TZ)
+            elif action == "release" and not flag_only and not held:
+                decided[pk] = "release"
+            elif action == "hold" and not held:
+                hold = LegalHold.objects.get(record_id=pk, reason=reason)
+                self.holds[hold.pk] = law.Hold(pk=hold.pk, scope="record", target=pk, covers={pk})
+        self.erase(erased)
+        self.check("review", at=at, erased=erased, decided=decided)
+
     def erase(self, erased: dict[int, str]) -> None:
         """The model forgets erased records; a subject with nothing kept any more has no identifiers."""
         for pk, action in erased.items():
@@ -1114,9 +1164,9 @@ class RegisterMachine(RuleBasedStateMachine):
         if errors:
             raise Violation(f"server: a concurrent sweep failed: {errors!r}")
         first, second = runs
-        self.flags_of_run[first.pk] = len(expected["flag"])
-        self.flags_of_run[second.pk] = 0  # together they flag what one sweep would
-        self.after_sweep(expected, pair=(first.pk, second.pk))
+        # Together they flag what one sweep would, however they share the work.
+        self.flags_of_pair[(first.pk, second.pk)] = len(expected["flag"])
+        self.after_sweep(expected)
 
     def sweep_expectations(self) -> dict:
         """What a sweep at ``self.clock`` must flag and erase, from the law and the last checked state."""
@@ -1125,6 +1175,8 @@ class RegisterMachine(RuleBasedStateMachine):
             v = self.verdict(record)
             if self.covered(pk) or v.expires_at is None or v.expires_at > self.clock:
                 continue
+            if record.kept_until is not None and record.kept_until > self.clock:
+                continue  # the DPO keeps it until then
             row = self.prev_rows[pk]
             if row["status"] == "active":
                 flag.add(pk)
@@ -1136,10 +1188,12 @@ class RegisterMachine(RuleBasedStateMachine):
             self.due_labels[pk] = "maximum" if v.capped_by_maximum else "due"
         return {"flag": flag, "erase": erase}
 
-    def after_sweep(self, expected: dict, pair=None) -> None:
+    def after_sweep(self, expected: dict) -> None:
         at = self.clock
+        for pk in expected["flag"]:
+            self.records[pk].kept_until = None  # back in the queue
         self.erase(expected["erase"])
-        self.check("sweep", at=at, erased=expected["erase"], flagged=expected["flag"], pair=pair)
+        self.check("sweep", at=at, erased=expected["erase"], flagged=expected["flag"])
 
     # --- the checks ------------------------------------------------------------------------------------------
 
@@ -1162,6 +1216,7 @@ class RegisterMachine(RuleBasedStateMachine):
                 "flagged_at",
                 "erase_after",
                 "restricted_at",
+                "kept_until",
                 *law.DATE_FIELDS,
             )
         }
@@ -1173,9 +1228,11 @@ class RegisterMachine(RuleBasedStateMachine):
             },
         }
 
-    def check(self, step: str, *, at: dt.datetime, erased=None, flagged=None, pair=None, problems=None) -> None:
-        """Compare the register with the model after ``step`` (judged at ``at``); raise every broken invariant."""
-        erased, flagged = erased or {}, flagged or set()
+    def check(self, step: str, *, at: dt.datetime, erased=None, flagged=None, problems=None, decided=None) -> None:
+        """Compare the register with the model after ``step`` (judged at ``at``); raise every broken invariant.
+        ``erased``: what the step must have erased; ``flagged``: what the sweep must have flagged;
+        ``decided``: review decisions that move a flagged record (``keep``, ``release``)."""
+        erased, flagged, decided = erased or {}, flagged or set(), decided or {}
         problems = list(problems or [])
         sweep = step == "sweep"
         after = server_now()
@@ -1202,6 +1259,8 @@ class RegisterMachine(RuleBasedStateMachine):
                 continue
             if sweep:
                 problems += self.sweep_problems(pk, v, row, prev, flagged, at)
+            elif pk in decided:
+                problems += self.decision_problems(pk, decided[pk], row, prev, at, after)
             else:
                 problems += self.write_problems(pk, v, row, prev, at, after, step)
         for pk, action in erased.items():
@@ -1232,7 +1291,7 @@ class RegisterMachine(RuleBasedStateMachine):
             if owners[pk] != owner
         ]
         problems += self.hold_problems()
-        problems += self.evidence_problems(pair)
+        problems += self.evidence_problems()
         if problems:
             raise Violation(f"after '{step}':\n  " + "\n  ".join(problems))
         self.prev_rows = {pk: rows[pk] for pk in self.records}
@@ -1259,6 +1318,7 @@ class RegisterMachine(RuleBasedStateMachine):
             "payload": row["payload"],
             "named rule": row["retention_rule_id"],
             "restricted": row["restricted_at"] is not None,
+            "kept until": row["kept_until"],
             **{name: row[name] for name in law.DATE_FIELDS},
         }
         wanted = {
@@ -1268,6 +1328,7 @@ class RegisterMachine(RuleBasedStateMachine):
             "payload": record.payload,
             "named rule": record.named_rule,
             "restricted": record.restricted,
+            "kept until": record.kept_until,
             **{name: record.dates.get(name) for name in law.DATE_FIELDS},
         }
         for name, value in wanted.items():
@@ -1310,6 +1371,21 @@ class RegisterMachine(RuleBasedStateMachine):
             return [f"due: '{step}' sent flagged record {pk} back to active although it expired at {v.expires_at}"]
         why = self.why_kept(pk, v, at) or "early"
         return [f"{why}: '{step}' moved record {pk} from {prev['status']} to {row['status']}"]
+
+    @staticmethod
+    def decision_problems(pk, decision, row, prev, at, after) -> list[str]:
+        """Kept until a day: active again, its grace period gone. Released: erased by the next sweep."""
+        if decision == "keep":
+            if (row["status"], row["flagged_at"], row["erase_after"]) != ("active", None, None):
+                return [f"review: record {pk} kept until a day is {row['status']}, erase after {row['erase_after']}"]
+            return []
+        if prev["erase_after"] <= at:
+            wanted_ok = row["erase_after"] == prev["erase_after"]
+        else:
+            wanted_ok = row["erase_after"] is not None and at <= row["erase_after"] <= after
+        if row["status"] != "flagged" or not wanted_ok:
+            return [f"review: record {pk} released for erasure is {row['status']}, erase after {row['erase_after']}"]
+        return []
 
     def subject_problems(self, stored: dict) -> list[str]:
         problems = []
@@ -1357,7 +1433,7 @@ class RegisterMachine(RuleBasedStateMachine):
             if (stored.get(pk) is None) != hold.in_force
         ]
 
-    def evidence_problems(self, pair) -> list[str]:
+    def evidence_problems(self) -> list[str]:
         problems = [f"chain: {problem}" for problem in tombstone_chain_problems()]
         stones = list(Tombstone.objects.values("record_id", "action", "run_id", "rule_id"))
         by_record = {}
@@ -1388,13 +1464,16 @@ class RegisterMachine(RuleBasedStateMachine):
             for action, field in (("anonymise", run.anonymised), ("delete", run.deleted)):
                 if field != sum(n for (_rule, a), n in made.items() if a == action):
                     problems.append(f"counts: run {run.pk} says {field} {action}, its tombstones differ")
-            if run.pk in self.flags_of_run and pair is None and run.flagged != self.flags_of_run[run.pk]:
+            if run.pk in self.flags_of_run and run.flagged != self.flags_of_run[run.pk]:
                 problems.append(f"counts: run {run.pk} flagged {run.flagged}, the law {self.flags_of_run[run.pk]}")
-        if pair is not None:
-            first, second = (RetentionRun.objects.get(pk=pk) for pk in pair)
-            wanted = self.flags_of_run[pair[0]]
-            if first.flagged + second.flagged != wanted:
-                problems.append(f"counts: two sweeps flagged {first.flagged} + {second.flagged}, the law {wanted}")
+        flagged = dict(
+            RetentionRun.objects.filter(pk__in={pk for pair in self.flags_of_pair for pk in pair}).values_list(
+                "pk", "flagged"
+            )
+        )
+        for (first, second), wanted in self.flags_of_pair.items():
+            if flagged[first] + flagged[second] != wanted:
+                problems.append(f"counts: two sweeps flagged {flagged[first]} + {flagged[second]}, the law {wanted}")
         return problems
 
 
@@ -1430,4 +1509,3 @@ def test_retention_invariants_hold_with_two_sweeps_at_once(transactional_db, tmp
         ConcurrentRegisterMachine,
         settings=hypothesis_settings(PROFILE, max_examples=max(3, EXAMPLES // 3)),
     )
-
