@@ -133,6 +133,13 @@ def iso(day: dt.date | None):
     return None if day is None else day.isoformat()
 
 
+def form_value(value) -> str:
+    """A form field's current value as a browser posts it back."""
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
 class Api:
     """The API as one token sees it."""
 
@@ -881,25 +888,39 @@ class RegisterMachine(RuleBasedStateMachine):
         self.check("batch" if batch else "register", at=server_now(), problems=problems)
 
     def patch_record_dates(self, data):
-        """The system changes trigger dates of one of its records (null clears one)."""
+        """Trigger dates of a record change (null clears one): its system PATCHes them over the API, or the DPO
+        corrects them on the record's page in the admin. A restricted record takes no other dates."""
         pk = data.draw(st.sampled_from(sorted(self.records)), label="record")
         record = self.records[pk]
         names = data.draw(st.lists(st.sampled_from(RECORD_DATES), min_size=1, max_size=3, unique=True))
         body = {}
         for name in names:
             body[name] = None if data.draw(st.integers(0, 3)) == 0 else iso(self.draw_date(data))
-        _source_system, api = self.world.systems[record.controller]
-        response = api.call("patch", f"records/{pk}/", body)
         new = {name: dt.date.fromisoformat(value) if value else None for name, value in body.items()}
         changes = any(record.dates[name] != value for name, value in new.items())
+        if data.draw(st.booleans(), label="in the admin"):
+            page = self.world.admin.get(f"/admin/subjects/personaldatarecord/{pk}/change/")
+            form = page.context["adminform"].form
+            post = {name: form_value(form[name].value()) for name in form.fields}
+            post.update({name: value or "" for name, value in body.items()})
+            response = self.world.admin.post(
+                f"/admin/subjects/personaldatarecord/{pk}/change/", {**post, "_save": "Save"}
+            )
+            taken = response.status_code == 302
+        else:
+            _source_system, api = self.world.systems[record.controller]
+            response = api.call("patch", f"records/{pk}/", body)
+            taken = response.status_code == 200
+        if response.status_code >= 500:
+            raise Violation(f"server: changing the dates of record {pk} answered {response.status_code}")
         if record.restricted and changes:
-            if response.status_code < 300:
+            if taken:
                 raise Violation(f"refusal: restricted record {pk} took new trigger dates {body}")
-        elif response.status_code != 200 and not (record.restricted and response.status_code == 409):
-            raise Violation(f"refusal: PATCH {body} of record {pk} refused: {response.status_code} {response.json()}")
-        elif response.status_code == 200:
+        elif not taken and not (record.restricted and not changes):
+            raise Violation(f"refusal: new dates {body} of record {pk} were refused: {response.status_code}")
+        elif taken:
             record.dates.update(new)
-        self.check("PATCH record", at=server_now())
+        self.check("record dates", at=server_now())
 
     # --- steps: holds, restriction, consent, requests ----------------------------------------------------------
 
