@@ -316,7 +316,7 @@ def test_export_of_one_controller_by_key_id_or_instance():
         export_register(fmt="docx")
     with pytest.raises(ExportError, match="Unknown language"):
         export_register(fmt="csv", lang="de")
-    with pytest.raises(ExportError, match="not a date"):
+    with pytest.raises(ExportError, match=r"yesterday.*Use YYYY-MM-DD"):
         export_register(fmt="csv", as_of="yesterday")
 
 

@@ -140,5 +140,5 @@ def test_export_register_command_writes_the_file(register, tmp_path, capsys):
     assert document["as_of"] == _today() and len(document["controllers"]) == 2
     with pytest.raises(CommandError, match="No such controller: nobody"):
         call_command("export_register", "--format", "csv", "--controller", "nobody", "-o", str(tmp_path / "x.csv"))
-    with pytest.raises(CommandError, match="not a date"):
+    with pytest.raises(CommandError, match=r"31/12/2024.*Use YYYY-MM-DD"):
         call_command("export_register", "--format", "csv", "--as-of", "31/12/2024", "-o", str(tmp_path / "x.csv"))
