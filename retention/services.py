@@ -479,6 +479,19 @@ def record_update_dates(
     return record
 
 
+def _expiry_groups(activity_id: int):
+    """The records not erased of an activity, per (data category, named rule), with the SQL expressions
+    of their ``expires_at`` and deciding rule under the activity's rules as they are now."""
+    tz_name = settings.ROPA_RETENTION_TIME_ZONE
+    rules = selectors.rule_terms_for_activity(activity_id)
+    records = PersonalDataRecord.objects.exclude(status=RecordStatus.ERASED).filter(activity_id=activity_id)
+    groups = records.order_by().values_list("data_category_id", "retention_rule_id").distinct()
+    for category_id, named_id in list(groups):
+        applicable = engine.applicable_rules(rules, data_category_id=category_id, named_rule_id=named_id)
+        expires, deciding = expiry_expressions(applicable, tz_name=tz_name)
+        yield records.filter(data_category_id=category_id, retention_rule_id=named_id), expires, deciding
+
+
 def record_expiry_recompute(
     *, activity_ids: list[int] | None = None, now: dt.datetime | None = None, chunk: int = 20000
 ) -> int:
@@ -486,19 +499,13 @@ def record_expiry_recompute(
     activities (all when None), in primary-key chunks of one short transaction each; flagged records
     that are no longer due go back to active. Returns the number of records recomputed."""
     now = now or timezone.now()
-    tz_name = settings.ROPA_RETENTION_TIME_ZONE
     records = PersonalDataRecord.objects.exclude(status=RecordStatus.ERASED)
     if activity_ids is None:
         activity_ids = list(records.order_by().values_list("activity_id", flat=True).distinct())
     total = 0
     for activity_id in activity_ids:
-        rules = selectors.rule_terms_for_activity(activity_id)
         of_activity = records.filter(activity_id=activity_id)
-        groups = of_activity.order_by().values_list("data_category_id", "retention_rule_id").distinct()
-        for category_id, named_id in list(groups):
-            applicable = engine.applicable_rules(rules, data_category_id=category_id, named_rule_id=named_id)
-            expires, deciding = expiry_expressions(applicable, tz_name=tz_name)
-            group = of_activity.filter(data_category_id=category_id, retention_rule_id=named_id)
+        for group, expires, deciding in _expiry_groups(activity_id):
             bounds = group.aggregate(low=Min("pk"), high=Max("pk"))
             if bounds["low"] is None:
                 continue
@@ -736,18 +743,10 @@ def rule_changes(
 def _expiry_moved_earlier(activity_id: int, *, now: dt.datetime) -> RetentionChange:
     """Records of the activity whose expiry the recompute is about to move earlier: the same expressions
     ``record_expiry_recompute`` writes, compared with what is stored, before it writes them."""
-    tz_name = settings.ROPA_RETENTION_TIME_ZONE
-    rules = selectors.rule_terms_for_activity(activity_id)
-    records = PersonalDataRecord.objects.exclude(status=RecordStatus.ERASED).filter(activity_id=activity_id)
     change = RetentionChange()
-    groups = records.order_by().values_list("data_category_id", "retention_rule_id").distinct()
-    for category_id, named_id in list(groups):
-        applicable = engine.applicable_rules(rules, data_category_id=category_id, named_rule_id=named_id)
-        expires, _deciding = expiry_expressions(applicable, tz_name=tz_name)
-        moved = (
-            records.filter(data_category_id=category_id, retention_rule_id=named_id)
-            .annotate(_new_expiry=expires)
-            .filter(Q(expires_at__isnull=True, _new_expiry__isnull=False) | Q(_new_expiry__lt=F("expires_at")))
+    for group, expires, _deciding in _expiry_groups(activity_id):
+        moved = group.annotate(_new_expiry=expires).filter(
+            Q(expires_at__isnull=True, _new_expiry__isnull=False) | Q(_new_expiry__lt=F("expires_at"))
         )
         counts = moved.aggregate(n=Count("pk"), due=Count("pk", filter=Q(_new_expiry__lte=now)))
         if counts["n"]:
