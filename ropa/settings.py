@@ -50,6 +50,12 @@ INSTALLED_APPS = [
     "knox",
     "simple_history",
     "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
     "axes",
     "csp",
     "ropa",
@@ -70,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "ropa.access.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -198,7 +206,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # the database, so every web worker sees them.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AXES_ENABLED = env.bool("ROPA_LOGIN_LOCKOUT", default=True)
 AXES_FAILURE_LIMIT = env.int("ROPA_LOGIN_FAILURE_LIMIT", default=5)
@@ -215,6 +223,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner in every process's log
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
 AXES_IPWARE_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0) or None  # proxies in front, to find the client
+
+# Logins (django-allauth): every login, the admin's included, goes through /accounts/login/. There is no
+# sign-up: accounts are made by a DPO (or by single sign-on, when configured).
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "admin:index"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "ropa.access.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+USERSESSIONS_TRACK_ACTIVITY = True
 
 # Content Security Policy (django-csp 4): scripts, frames, fonts and connections from this origin only,
 # never inline script. Styles also allow inline <style> blocks, which Django's own change list and the
