@@ -1,6 +1,8 @@
 import pytest
 from django.db import connection
 
+from tests.auth import login_verified
+
 
 @pytest.fixture
 def dpo(django_user_model):
@@ -9,8 +11,7 @@ def dpo(django_user_model):
 
 @pytest.fixture
 def dpo_client(client, dpo):
-    client.force_login(dpo)
-    return client
+    return login_verified(client, dpo)
 
 
 @pytest.fixture

@@ -13,3 +13,7 @@ def language_at_login(sender, request, user, **kwargs):
     language = UserProfile.objects.filter(user=user).values_list("language", flat=True).first()
     if language and request is not None and hasattr(request, "session"):
         request.session[SESSION_KEY] = language
+
+# Set at a single sign-on login (ropa/access/sso.py): {"issuer", "amr", "acr", "mfa"}; "mfa" is true when the
+# identity provider's ID token shows the second factor the settings ask for.
+SSO_SESSION_KEY = "ropa_sso"

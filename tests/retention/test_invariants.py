@@ -78,6 +78,7 @@ from retention.selectors import tombstone_chain_problems
 from retention.services import retention_enforce
 from ropa.api.services import api_token_issue
 from subjects.models import DataSubject, PersonalDataRecord
+from tests.auth import login_verified
 from tests.factories import (
     ControllerFactory,
     DataCategoryFactory,
@@ -252,7 +253,7 @@ class World:
             self.systems[key] = (source_system, Api(token[1]))
         user = get_user_model().objects.create(username="inv-dpo", is_staff=True, is_superuser=True)
         self.admin = Client(raise_request_exception=False)
-        self.admin.force_login(user)
+        login_verified(self.admin, user)
 
 
 # --- the machine ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from retention.services import legal_hold_place, retention_enforce
 from ropa.audit.models import AuditEvent
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord, ReviewDecision
+from tests.auth import login_verified
 from tests.factories import DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +205,7 @@ def test_an_auditor_cannot_decide(client, django_user_model, flag_only):
     from django.contrib.auth.models import Group
 
     auditor.groups.add(Group.objects.get(name="Auditor"))
-    client.force_login(auditor)
+    login_verified(client, auditor)
     record = flag_only.flagged[0]
     for action in ("erase", "keep"):
         response = client.post(

@@ -18,6 +18,7 @@ from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 from ropa.access.models import ControllerAccess, UserProfile
 from ropa.api.services import api_token_issue
 from subjects.models import DataSubject, PersonalDataRecord
+from tests.auth import login_verified
 from tests.factories import (
     ControllerFactory,
     DataCategoryFactory,
@@ -54,7 +55,7 @@ def auditor(django_user_model):
 @pytest.fixture
 def auditor_client(auditor):
     client = Client()  # its own: tests use it beside dpo_client
-    client.force_login(auditor)
+    login_verified(client, auditor)
     return client
 
 
@@ -189,7 +190,7 @@ def test_payload_and_identifiers_only_on_their_own_page_and_only_for_the_dpo(aud
 def limited_client(client, django_user_model, register):
     user = _member(django_user_model, "limited", DPO_GROUP)
     ControllerAccess.objects.create(user=user).controllers.set([register.other.controller])
-    client.force_login(user)
+    login_verified(client, user)
     return client
 
 
@@ -247,7 +248,7 @@ def test_limited_user_views_dashboard_exports_completeness_and_queue_are_scoped(
 def test_a_user_limited_to_no_controller_sees_none(client, django_user_model, register):
     user = _member(django_user_model, "nobody", AUDITOR_GROUP)
     ControllerAccess.objects.create(user=user)
-    client.force_login(user)
+    login_verified(client, user)
     response = client.get(reverse("admin:processing_controller_changelist"))
     assert response.context["cl"].result_count == 0
     export = client.get(reverse("register-export"), {"fmt": "json", "lang": "en"})
@@ -256,7 +257,7 @@ def test_a_user_limited_to_no_controller_sees_none(client, django_user_model, re
 
 def test_language_choice_is_stored_and_applied_at_the_next_login(client, django_user_model):
     user = _member(django_user_model, "taal", DPO_GROUP)
-    client.force_login(user)
+    login_verified(client, user)
     response = client.post(reverse("set_language"), {"language": "nl", "next": reverse("admin:index")})
     assert response.status_code == 302
     assert UserProfile.objects.get(user=user).language == "nl"

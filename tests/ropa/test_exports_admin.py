@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from tests.auth import login_verified
 from tests.factories import ControllerFactory, ProcessingActivityFactory, PurposeFactory, RetentionRuleFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,13 +116,13 @@ def test_completeness_list_shows_what_each_activity_lacks(dpo_client, register):
 
 def test_exports_need_view_permission_on_the_register(client, django_user_model, register):
     user = django_user_model.objects.create_user("clerk", password="a-long-test-password", is_staff=True)
-    client.force_login(user)
+    login_verified(client, user)
     assert client.get(reverse("register-export")).status_code == 403
     assert client.get(reverse("register-completeness")).status_code == 403
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_controller", "view_processingactivity"])
     )  # an auditor's read-only account
-    client.force_login(django_user_model.objects.get(pk=user.pk))
+    login_verified(client, django_user_model.objects.get(pk=user.pk))
     assert client.get(reverse("register-export")).status_code == 200
     assert client.get(reverse("register-export"), {"fmt": "json", "lang": "en"}).status_code == 200
     assert client.get(reverse("register-completeness")).status_code == 200

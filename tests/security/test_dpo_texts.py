@@ -4,6 +4,8 @@ request's outcome names a hold by its id only."""
 
 import pytest
 
+from tests.auth import login_verified
+
 pytestmark = pytest.mark.django_db
 
 SECRET = "Jan Peeters of Kortrijk"
@@ -81,7 +83,7 @@ def test_in_the_admin_an_auditor_reads_no_free_text_of_the_dpo(texts, dpo_client
     auditor = django_user_model.objects.create_user("auditor", password="a-long-test-password", is_staff=True)
     auditor.groups.add(Group.objects.get(name="Auditor"))
     client = Client()  # its own, beside the DPO's
-    client.force_login(auditor)
+    login_verified(client, auditor)
     pages = [reverse("admin:retention_legalhold_changelist")]
     pages += [reverse("admin:retention_legalhold_change", args=[texts.hold_id])]
     pages += [

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from retention.services import retention_enforce
 from subjects.models import PersonalDataRecord
+from tests.auth import login_verified
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -168,7 +169,7 @@ def test_non_staff_users_get_no_records(client, django_user_model, world, marker
     world.api("system_a").post("records/", _records(world, marker, n=1)[0])
     record = PersonalDataRecord.objects.get()
     user = django_user_model.objects.create_user("clerk", password="a-long-test-password")
-    client.force_login(user)
+    login_verified(client, user)
     for url in (
         "/admin/subjects/personaldatarecord/",
         f"/admin/subjects/personaldatarecord/{record.pk}/change/",
