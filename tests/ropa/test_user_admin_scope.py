@@ -96,3 +96,15 @@ def test_a_limited_user_cannot_widen_their_own_reach(world):
     assert ControllerAccess.objects.filter(user=dpo).exists()
     assert set(dpo.groups.values_list("name", flat=True)) == {DPO_GROUP}
     assert not dpo.user_permissions.exists()
+
+
+def test_a_limited_users_valid_save_keeps_scope_and_superuser_flag(world):
+    client, dpo, _, _ = world
+    url = reverse("admin:auth_user_change", args=[dpo.pk])
+    data = _posted_form(client, url)
+    data["is_superuser"] = "on"
+    data["controller_access-0-DELETE"] = "on"
+    assert client.post(url, data).status_code == 302  # saved: the refused parts are simply not taken
+    dpo.refresh_from_db()
+    assert not dpo.is_superuser
+    assert ControllerAccess.objects.filter(user=dpo).exists()
