@@ -26,7 +26,7 @@ from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord, ReviewDecision
 
 from . import engine
-from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, Tombstone
+from .models import HOLD_CONTROLLER_PATHS, ErasureNotice, LegalHold, RetentionRule, RetentionRun, Tombstone
 from .review import (
     flagged_records_erase,
     flagged_records_hold,
@@ -376,9 +376,6 @@ class LegalHoldForm(forms.ModelForm):
         if sum(1 for name in ("controller", "activity", "subject", "record") if cleaned.get(name)) != 1:
             raise forms.ValidationError(_("Choose exactly one: a controller, an activity, a subject or a record."))
         return cleaned
-
-
-HOLD_CONTROLLER_PATHS = ("controller", "activity__controller", "subject__controller", "record__activity__controller")
 
 
 class HoldStateFilter(admin.SimpleListFilter):

@@ -147,6 +147,10 @@ class LegalHoldQuerySet(models.QuerySet):
         return self.filter(released_at__isnull=True)
 
 
+# A hold names one of these (the rest blank): the ways from a hold to its controller.
+HOLD_CONTROLLER_PATHS = ("controller", "activity__controller", "subject__controller", "record__activity__controller")
+
+
 class LegalHold(models.Model):
     """Freezes erasure of everything in its scope (one subject, record, activity or controller) until it is
     released: a held record is never flagged nor erased, by any path. Written only by ``legal_hold_place``

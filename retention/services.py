@@ -1011,7 +1011,8 @@ def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]
     legal hold in force on the subject): clear its identifiers and the free text of its consents, its
     requests and their events (``FORGOTTEN_*_TEXTS``); its key stays, for the request history. Set-based, a
     few statements whatever the number of subjects, in the caller's transaction (the sweep's: the batch that
-    erased the last record). Audited once per call: field names and the subjects' ids. Returns the ids forgotten."""
+    erased the last record). Audited once per controller and call: field names and the subjects' ids. Returns
+    the ids forgotten."""
     ids = sorted(set(subject_ids))
     if not ids:
         return []
@@ -1034,26 +1035,34 @@ def subjects_forget(*, subject_ids, now: dt.datetime | None = None) -> list[int]
     DataSubjectRequest.objects.filter(subject_id__in=forgotten).exclude(**blank).update(**blank)
     blank = dict.fromkeys(FORGOTTEN_EVENT_TEXTS, "")
     DataSubjectRequestEvent.objects.filter(request__subject_id__in=forgotten).exclude(**blank).update(**blank)
-    # One audit event per call (per sweep batch), naming the subjects by id: a row per subject would cost
-    # the sweep more than the forgetting itself.
+    # One audit event per controller and call (per sweep batch), naming the subjects by id: a row per subject
+    # would cost the sweep more than the forgetting itself; one per controller lets each controller's users
+    # read theirs (``AuditEvent.controller_id``).
     actor = current_actor()
-    AuditEvent(
-        at=now or timezone.now(),
-        actor_user=actor.user if getattr(actor.user, "pk", None) else None,
-        actor_token=actor.token_key,
-        actor=actor.label[:200],
-        action=AuditAction.ERASURE,
-        object_type=DataSubject._meta.label_lower,
-        object_id=str(forgotten[0]),
-        object_repr=f"{len(forgotten)} {DataSubject._meta.verbose_name_plural} forgotten"[:200],
-        changed_fields=[
-            "identifiers",
-            *(f"consents.{name}" for name in FORGOTTEN_CONSENT_TEXTS),
-            *(f"requests.{name}" for name in FORGOTTEN_REQUEST_TEXTS),
-            *(f"requests.events.{name}" for name in FORGOTTEN_EVENT_TEXTS),
-        ],
-        changes={"subjects": forgotten},
-    ).save()
+    by_controller: dict[int, list[int]] = {}
+    for pk, controller_id in (
+        DataSubject.objects.filter(pk__in=forgotten).order_by("pk").values_list("pk", "controller_id")
+    ):
+        by_controller.setdefault(controller_id, []).append(pk)
+    for controller_id, pks in sorted(by_controller.items()):
+        AuditEvent(
+            at=now or timezone.now(),
+            actor_user=actor.user if getattr(actor.user, "pk", None) else None,
+            actor_token=actor.token_key,
+            actor=actor.label[:200],
+            controller_id=controller_id,
+            action=AuditAction.ERASURE,
+            object_type=DataSubject._meta.label_lower,
+            object_id=str(pks[0]),
+            object_repr=f"{len(pks)} {DataSubject._meta.verbose_name_plural} forgotten"[:200],
+            changed_fields=[
+                "identifiers",
+                *(f"consents.{name}" for name in FORGOTTEN_CONSENT_TEXTS),
+                *(f"requests.{name}" for name in FORGOTTEN_REQUEST_TEXTS),
+                *(f"requests.events.{name}" for name in FORGOTTEN_EVENT_TEXTS),
+            ],
+            changes={"subjects": pks},
+        ).save()
     logger.info("%d data subject(s) forgotten: nothing of them is kept any more", len(forgotten))
     return forgotten
 

@@ -38,6 +38,33 @@ def scoped(queryset: QuerySet, user, *paths: str) -> QuerySet:
     return queryset if condition is None else queryset.filter(condition)
 
 
+def users_within_q(user) -> Q | None:
+    """The accounts a limited ``user`` may see and edit: those that reach no controller beyond ``user``'s.
+
+    An account reaches the controllers of its ``ControllerAccess`` (none: every controller) and of each of
+    its API tokens (a DPO token, or an auditor token of no controller: every controller). So a limited DPO
+    sees the people limited to some of the same controllers and the service accounts of their own
+    controllers' tokens, and never a superuser nor an unlimited account: editing those would let them act
+    beyond their controllers. ``None`` when ``user`` is not limited."""
+    ids = visible_controller_ids(user)
+    if ids is None:
+        return None
+    from ropa.api.models import ApiToken
+
+    from .models import ControllerAccess
+
+    by_token, beyond = set(), set()
+    for user_id, controllers in ApiToken.objects.values_list("user_id", "controller_ids_cache").iterator():
+        (by_token if controllers and ids.issuperset(controllers) else beyond).add(user_id)
+    rows_beyond = ControllerAccess.controllers.through.objects.exclude(controller_id__in=ids)
+    return (
+        Q(is_superuser=False)
+        & (Q(controller_access__isnull=False) | Q(pk__in=by_token))
+        & ~Q(pk__in=beyond)
+        & ~Q(controller_access__in=rows_beyond.values("controlleraccess_id"))
+    )
+
+
 def may_see_personal_data(user) -> bool:
     """A record's payload and a subject's identifiers are shown to the DPO only, on their own page."""
     return user.has_perm(DPO_CHANGE_PERMISSION)

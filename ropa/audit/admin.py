@@ -1,4 +1,7 @@
-"""The audit trail in the admin: read-only for everyone, superusers included; filter and export as CSV."""
+"""The audit trail in the admin: read-only for everyone, superusers included; filter and export as CSV.
+
+A user limited to some controllers reads only the events about their objects (``AuditEvent.visible_to``):
+the list, each event's page, the filters' choices and the export all start from ``get_queryset``."""
 
 import io
 
@@ -16,7 +19,8 @@ class ActorFilter(admin.SimpleListFilter):
     parameter_name = "actor"
 
     def lookups(self, request, model_admin):
-        actors = AuditEvent.objects.order_by("actor").values_list("actor", flat=True).distinct()[:200]
+        events = model_admin.get_queryset(request)
+        actors = events.order_by("actor").values_list("actor", flat=True).distinct()[:200]
         return [(actor, actor) for actor in actors]
 
     def queryset(self, request, queryset):
@@ -28,7 +32,8 @@ class ObjectTypeFilter(admin.SimpleListFilter):
     parameter_name = "object_type"
 
     def lookups(self, request, model_admin):
-        types = AuditEvent.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+        events = model_admin.get_queryset(request)
+        types = events.order_by("object_type").values_list("object_type", flat=True).distinct()
         return [(t, t) for t in types]
 
     def queryset(self, request, queryset):
@@ -44,6 +49,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     actions = ["export_csv"]
     list_per_page = 100
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description=_("changed fields"))
     def changed(self, obj):

@@ -25,6 +25,14 @@ class AuditEventQuerySet(models.QuerySet):
     def since(self, start):
         return self.filter(at__gte=start)
 
+    def visible_to(self, user):
+        """The events ``user`` may read: those about objects of the user's controllers; events about no
+        single controller only when the user is not limited (``ropa.access.scope``)."""
+        from ropa.access.scope import visible_controller_ids
+
+        ids = visible_controller_ids(user)
+        return self if ids is None else self.filter(controller_id__in=ids)
+
 
 class ImmutableAuditEvent(Exception):
     """An audit event is written once and never changed or removed through the app."""
@@ -44,6 +52,20 @@ class AuditEvent(models.Model):
         db_constraint=False,
         verbose_name=_("user"),
         help_text=_("The account that acted (an API token acts as its service account); blank for a process."),
+    )
+    # Kept when the controller is deleted (no constraint, nothing cascades): the evidence outlives it.
+    controller = models.ForeignKey(
+        "processing.Controller",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("controller"),
+        help_text=_(
+            "The controller the object belonged to when it happened; blank when it belongs to no single "
+            "controller (a vocabulary entry, a sweep of all controllers, a token of several)."
+        ),
     )
     actor_token = models.CharField(
         _("API token"),

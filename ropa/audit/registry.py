@@ -9,7 +9,9 @@ of each value where personal-data models must keep field names only, and its sig
 would add per-row signals to record tables, which the retention sweep deliberately avoids. What is
 left to write is small: one table, one registration list, a context for the actor.
 
-Adding a model is one line in ``AUDITED`` below; ``values=False`` keeps field names only.
+Adding a model is one line in ``AUDITED`` below; ``values=False`` keeps field names only; ``controller``
+names the way to the object's controller, which each event keeps so that a user limited to some
+controllers reads only theirs.
 """
 
 import json
@@ -17,8 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+from retention.models import HOLD_CONTROLLER_PATHS
 
 from .models import AuditAction
 
@@ -51,6 +56,12 @@ def _decision_verb(created: bool, changed: list[str], instance) -> str:
     return AuditAction.CREATE if created else AuditAction.UPDATE
 
 
+def _token_controller(token) -> int | None:
+    # A system token has one controller; an auditor token of several (or of all) belongs to none alone.
+    ids = token.controller_ids_cache or []
+    return ids[0] if len(ids) == 1 else None
+
+
 @dataclass(frozen=True)
 class Audited:
     """How one model is audited.
@@ -60,6 +71,8 @@ class Audited:
     instead of ``str(obj)`` (whose text may name a person). ``ignore``: fields never listed at all.
     ``verb``: names the action from (created, changed fields, instance); None skips the save.
     ``id_field``: what identifies the object (an API token's key is its digest: its lookup key is used).
+    ``controller``: lookups to the object's controller, as the admin's ``controller_paths`` (the first one
+    set wins; ``"pk"`` for a controller), or a function of the instance; empty: no controller.
     """
 
     label: str
@@ -68,23 +81,24 @@ class Audited:
     ignore: frozenset[str] = field(default_factory=frozenset)
     verb: Callable | None = None
     id_field: str = "pk"
+    controller: tuple[str, ...] | Callable = ()
 
 
 _TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
 AUDITED: tuple[Audited, ...] = (
-    Audited("processing.Controller", ignore=_TIMESTAMPS),
-    Audited("processing.Recipient", ignore=_TIMESTAMPS),
+    Audited("processing.Controller", ignore=_TIMESTAMPS, controller=("pk",)),
+    Audited("processing.Recipient", ignore=_TIMESTAMPS, controller=("controller",)),
     Audited("processing.DataSubjectCategory"),
     Audited("processing.DataCategory"),
     Audited("processing.SecurityMeasure"),
-    Audited("processing.ProcessingActivity", ignore=_TIMESTAMPS),
-    Audited("processing.Purpose"),
-    Audited("processing.Source"),
+    Audited("processing.ProcessingActivity", ignore=_TIMESTAMPS, controller=("controller",)),
+    Audited("processing.Purpose", controller=("activity__controller",)),
+    Audited("processing.Source", controller=("activity__controller",)),
     # The loader's digests of what it loaded: bookkeeping written set-based, so it makes no events; the
     # entries it describes are audited above.
     Audited("processing.LoadedEntry", values=frozenset()),
-    Audited("retention.RetentionRule"),
+    Audited("retention.RetentionRule", controller=("activity__controller",)),
     # A hold's reasons are free text that may name a person: names only for those two.
     Audited(
         "retention.LegalHold",
@@ -92,12 +106,19 @@ AUDITED: tuple[Audited, ...] = (
         | frozenset({"released_by", "released_at"}),
         show=False,
         verb=_hold_verb,
+        controller=HOLD_CONTROLLER_PATHS,
     ),
     # A run keeps no values here (its counts are on the run itself; error texts could quote data).
-    Audited("retention.RetentionRun", values=frozenset(), verb=_run_verb, ignore=frozenset({"heartbeat_at"})),
+    Audited(
+        "retention.RetentionRun",
+        values=frozenset(),
+        verb=_run_verb,
+        ignore=frozenset({"heartbeat_at"}),
+        controller=("controller",),
+    ),
     # Requests and consents concern a person: which fields changed, never what they hold.
-    Audited("subjects.DataSubjectRequest", values=False, show=False),
-    Audited("subjects.ConsentRecord", values=False, show=False),
+    Audited("subjects.DataSubjectRequest", values=False, show=False, controller=("controller",)),
+    Audited("subjects.ConsentRecord", values=False, show=False, controller=("subject__controller",)),
     # The DPO's decision on a flagged record: ids, the decision, its day; the reason is free text, names only.
     Audited(
         "subjects.ReviewDecision",
@@ -105,6 +126,7 @@ AUDITED: tuple[Audited, ...] = (
         | frozenset({"decided_at"}),
         show=False,
         verb=_decision_verb,
+        controller=("activity__controller",),
     ),
     Audited(
         "api.ApiToken",
@@ -112,6 +134,7 @@ AUDITED: tuple[Audited, ...] = (
         ignore=frozenset({"digest", "token_key", "last_used_at", "controller_ids_cache"}),
         verb=_token_verb,
         id_field="token_key",
+        controller=_token_controller,
     ),
 )
 
@@ -124,6 +147,35 @@ def audited(model) -> Audited | None:
 
 def _json(value):
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+
+
+def _follow(instance, path: str):
+    """The controller id at the end of ``path`` (``activity__controller``), read through foreign keys; None
+    where the way is blank or leads to a row that no longer exists (an erased subject of a hold)."""
+    *hops, last = path.split("__")
+    obj = instance
+    try:
+        for hop in hops:
+            obj = getattr(obj, hop)
+            if obj is None:
+                return None
+    except ObjectDoesNotExist:
+        return None
+    return obj.pk if last == "pk" else getattr(obj, obj._meta.get_field(last).attname)
+
+
+def controller_of(instance) -> int | None:
+    """The id of the one controller ``instance`` belongs to, None if it belongs to no single one."""
+    spec = _by_model.get(type(instance))
+    if spec is None:
+        return None
+    if callable(spec.controller):
+        return spec.controller(instance)
+    for path in spec.controller:
+        controller_id = _follow(instance, path)
+        if controller_id is not None:
+            return controller_id
+    return None
 
 
 def _snapshot(spec: Audited, instance) -> dict:

@@ -19,18 +19,23 @@ def audit_log(
     actor: Actor | None = None,
     at=None,
 ) -> AuditEvent:
-    """Write one event. ``obj`` gives type, id and (unless ``object_repr`` is given) ``str(obj)``; pass
-    ``object_repr`` for anything whose text may hold personal data. Runs in the caller's transaction,
-    so an event is kept exactly when what it records is."""
+    """Write one event. ``obj`` gives type, id, controller (``registry.controller_of``) and (unless
+    ``object_repr`` is given) ``str(obj)``; pass ``object_repr`` for anything whose text may hold personal
+    data. Runs in the caller's transaction, so an event is kept exactly when what it records is."""
+    from .registry import controller_of
+
     actor = actor or current_actor()
+    controller_id = None
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
         object_repr = object_repr if object_repr is not None else str(obj)
+        controller_id = controller_of(obj)
     user = actor.user if getattr(actor.user, "pk", None) else None
     return AuditEvent.objects.create(
         at=at or timezone.now(),
         actor_user=user,
+        controller_id=controller_id,
         actor_token=actor.token_key,
         actor=actor.label[:200],
         action=action,
