@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import ControllerAccess, UserProfile
+from .sessions import end_sessions_of_selected_users
 
 User = get_user_model()
 
@@ -31,6 +32,7 @@ class RegisterUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, ControllerAccessInline, UserProfileInline]
     list_display = (*UserAdmin.list_display, "role_names", "limited")
     list_filter = (*UserAdmin.list_filter, ("controller_access", admin.EmptyFieldListFilter))
+    actions = [end_sessions_of_selected_users]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups").select_related("controller_access")

@@ -7,8 +7,16 @@ the record the user sees at /accounts/sessions/.
 from allauth.core import context
 from allauth.mfa import signals as mfa_signals
 from allauth.usersessions.models import UserSession
+from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import post_save, pre_save
+from django.utils.translation import gettext_lazy as _
+
+from ropa.audit.models import AuditAction
+from ropa.audit.services import audit_log
+
+from .scope import visible_controller_ids
 
 
 def sessions_end(user, *, keep=None) -> int:
@@ -55,3 +63,20 @@ def connect():
     post_save.connect(_end_sessions_after_password_change, sender=user_model, dispatch_uid="ropa.access.password_after")
     for name in ("authenticator_added", "authenticator_removed", "authenticator_reset"):
         getattr(mfa_signals, name).connect(_end_sessions_after_mfa_change, dispatch_uid=f"ropa.access.{name}")
+
+
+@admin.action(description=_("End all sessions of the selected users"), permissions=["change"])
+def end_sessions_of_selected_users(modeladmin, request, queryset):
+    """The user list's action for an unscoped DPO: each selected user must log in again everywhere."""
+    if visible_controller_ids(request.user) is not None:
+        raise PermissionDenied
+    for user in queryset:
+        ended = sessions_end(user, keep=request.session.session_key)
+        audit_log(
+            action=AuditAction.UPDATE,
+            obj=user,
+            object_repr=user.get_username(),
+            changed_fields=["sessions"],
+            changes={"sessions": [ended, 0]},
+        )
+    modeladmin.message_user(request, _("Sessions ended."))

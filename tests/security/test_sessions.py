@@ -80,3 +80,18 @@ def test_sessions_end_keeps_the_named_session(two_clients):
     assert list(UserSession.objects.filter(user=user).values_list("session_key", flat=True)) == [
         mine.session.session_key
     ]
+
+
+def test_dpo_ends_all_sessions_of_a_user_from_the_user_list(two_clients, django_user_model):
+    from ropa.audit.models import AuditEvent
+
+    user, (first, second) = two_clients
+    dpo = django_user_model.objects.create_superuser("dpo", "dpo@example.org", PASSWORD)
+    admin = login_verified(Client(), dpo)
+    response = admin.post(
+        "/admin/auth/user/", {"action": "end_sessions_of_selected_users", "_selected_action": [user.pk]}
+    )
+    assert response.status_code == 302
+    assert_sent_to_login(first)
+    assert_sent_to_login(second)
+    assert AuditEvent.objects.filter(object_repr="dana", changed_fields=["sessions"]).exists()
