@@ -95,3 +95,11 @@ def test_dpo_ends_all_sessions_of_a_user_from_the_user_list(two_clients, django_
     assert_sent_to_login(first)
     assert_sent_to_login(second)
     assert AuditEvent.objects.filter(object_repr="dana", changed_fields=["sessions"]).exists()
+
+
+def test_own_sessions_are_listed_and_linked_from_the_admin_header(two_clients):
+    _user, (mine, _other) = two_clients
+    assert 'href="/accounts/sessions/"' in mine.get("/admin/").content.decode()
+    page = mine.get("/accounts/sessions/")
+    assert page.status_code == 200
+    assert len(page.context["sessions"]) == 2
