@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
+    "django.contrib.humanize",  # the sessions page (allauth.usersessions) shows "3 minutes ago"
     "axes",
     "csp",
     "ropa",

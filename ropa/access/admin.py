@@ -19,6 +19,7 @@ from ropa.api.models import ApiToken
 
 from .models import ControllerAccess, UserProfile
 from .scope import users_within_q, visible_controller_ids
+from .sessions import end_sessions_of_selected_users
 
 User = get_user_model()
 
@@ -85,6 +86,7 @@ class RegisterUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, ControllerAccessInline, UserProfileInline]
     list_display = (*UserAdmin.list_display, "role_names", "limited")
     list_filter = (*UserAdmin.list_filter, ("controller_access", admin.EmptyFieldListFilter))
+    actions = [end_sessions_of_selected_users]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).prefetch_related("groups").select_related("controller_access")

@@ -13,6 +13,9 @@ class AccessConfig(AppConfig):
     def ready(self):
         from . import signals  # noqa: F401 - connects the login receiver
         from .groups import groups_after_migrate
+        from .sessions import connect as connect_session_ends
+
+        connect_session_ends()
 
         # New models (and their permissions) appear with later migrations: keep the groups in step.
         post_migrate.connect(groups_after_migrate, dispatch_uid="ropa.access.groups")
