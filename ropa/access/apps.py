@@ -13,6 +13,7 @@ class AccessConfig(AppConfig):
     def ready(self):
         from . import signals  # noqa: F401 - connects the login receiver
         from .groups import groups_after_migrate
+        from .sso import session  # noqa: F401 - connects the single sign-on login receiver
 
         # New models (and their permissions) appear with later migrations: keep the groups in step.
         post_migrate.connect(groups_after_migrate, dispatch_uid="ropa.access.groups")
