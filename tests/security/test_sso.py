@@ -15,6 +15,7 @@ import requests
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import reverse
 
 from ropa.access.models import ControllerAccess
@@ -258,9 +259,7 @@ def test_callback_replayed_is_refused(client, idp):
     assert logged_in_user(client) is None
 
 
-def test_callback_from_another_browser_is_refused(client, idp, client_factory=None):
-    from django.test import Client
-
+def test_callback_from_another_browser_is_refused(client, idp):
     back = requests.get(start_login(client, idp), allow_redirects=False, timeout=10)
     callback = urlsplit(back.headers["Location"])
     other = Client()
