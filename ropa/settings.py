@@ -248,7 +248,7 @@ USERSESSIONS_TRACK_ACTIVITY = True
 # whose claim maps to no role is refused. Accounts are created at the first SSO login, never by a form.
 ROPA_OIDC_ISSUER = env.str("ROPA_OIDC_ISSUER", default="")
 ROPA_OIDC_PROVIDER_ID = env.str("ROPA_OIDC_PROVIDER_ID", default="sso")  # in the redirect URI; keep it once used
-ROPA_OIDC_NAME = env.str("ROPA_OIDC_NAME", default="") or "single sign-on"
+ROPA_OIDC_NAME = env.str("ROPA_OIDC_NAME", default="") or _("single sign-on")  # on the button: "Log in with …"
 ROPA_OIDC_ROLES_CLAIM = env.str("ROPA_OIDC_ROLES_CLAIM", default="groups")
 ROPA_OIDC_CONTROLLERS_CLAIM = env.str("ROPA_OIDC_CONTROLLERS_CLAIM", default="")  # empty: scopes kept as set here
 ROPA_OIDC_REQUIRE_AMR = env.list("ROPA_OIDC_REQUIRE_AMR", default=[])  # one of these in the ID token's amr

@@ -105,6 +105,15 @@ def test_login_page_shows_the_button_named_after_the_provider(client, idp):
     assert f"Log in with {IDP_NAME}".encode() in page.content
 
 
+def test_button_and_refusal_are_translated(client, idp):
+    page = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="nl")
+    assert f"Aanmelden met {IDP_NAME}".encode() in page.content
+    idp.user["groups"] = []
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    refused = sso_login(client, idp)
+    assert f"Votre compte chez {IDP_NAME} ne vous donne aucun rôle" in refused.content.decode()
+
+
 def test_dpo_role_logs_into_the_admin_as_dpo(client, idp):
     done = sso_login(client, idp)
 
