@@ -7,11 +7,15 @@ secret key and allowed hosts.
 """
 
 import datetime as dt
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -238,6 +242,72 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------------------------
+# Off unless ROPA_OIDC_ISSUER is set (README "Single sign-on"). The identity provider (IdP) decides who logs
+# in and with which role: its roles claim maps to the DPO and Auditor groups at every login, and a login
+# whose claim maps to no role is refused. Accounts are created at the first SSO login, never by a form.
+ROPA_OIDC_ISSUER = env.str("ROPA_OIDC_ISSUER", default="")
+ROPA_OIDC_PROVIDER_ID = env.str("ROPA_OIDC_PROVIDER_ID", default="sso")  # in the redirect URI; keep it once used
+ROPA_OIDC_NAME = env.str("ROPA_OIDC_NAME", default="") or _("single sign-on")  # on the button: "Log in with …"
+ROPA_OIDC_ROLES_CLAIM = env.str("ROPA_OIDC_ROLES_CLAIM", default="groups")
+ROPA_OIDC_CONTROLLERS_CLAIM = env.str("ROPA_OIDC_CONTROLLERS_CLAIM", default="")  # empty: scopes kept as set here
+ROPA_OIDC_REQUIRE_AMR = env.list("ROPA_OIDC_REQUIRE_AMR", default=[])  # one of these in the ID token's amr
+ROPA_OIDC_REQUIRE_ACR = env.list("ROPA_OIDC_REQUIRE_ACR", default=[])  # the ID token's acr is one of these
+# Link an SSO login to the local account with the same, IdP-verified, e-mail address. Only for an IdP that
+# verifies every address it asserts: otherwise whoever sets a victim's address there takes over the account.
+ROPA_OIDC_TRUST_EMAIL = env.bool("ROPA_OIDC_TRUST_EMAIL", default=False)
+_oidc_client_id = env.str("ROPA_OIDC_CLIENT_ID", default="")
+_oidc_client_secret = env.str("ROPA_OIDC_CLIENT_SECRET", default="")
+if ROPA_OIDC_ISSUER and not (_oidc_client_id and _oidc_client_secret):
+    raise ImproperlyConfigured("ROPA_OIDC_ISSUER is set: ROPA_OIDC_CLIENT_ID and ROPA_OIDC_CLIENT_SECRET must be too.")
+if not ROPA_OIDC_ISSUER and (_oidc_client_id or _oidc_client_secret):
+    raise ImproperlyConfigured("ROPA_OIDC_CLIENT_ID is set without ROPA_OIDC_ISSUER, the IdP's issuer URL.")
+_issuer_url = urlsplit(ROPA_OIDC_ISSUER)
+_issuer_local = _issuer_url.scheme == "http" and _issuer_url.hostname in ("127.0.0.1", "localhost")
+if ROPA_OIDC_ISSUER and not (_issuer_url.scheme == "https" or _issuer_local):
+    raise ImproperlyConfigured("ROPA_OIDC_ISSUER must be an https:// URL (plain http only on this machine).")
+ROPA_OIDC_SCOPES = re.split(r"[\s,]+", env.str("ROPA_OIDC_SCOPES", default="openid profile email").strip())
+if ROPA_OIDC_ISSUER and "openid" not in ROPA_OIDC_SCOPES:
+    raise ImproperlyConfigured("ROPA_OIDC_SCOPES must include openid (default: openid profile email).")
+ROPA_OIDC_ROLE_MAP = {}  # claim value -> group, e.g. ROPA_OIDC_ROLE_MAP=ropa-dpo=DPO,ropa-auditor=Auditor
+for _item in env.list("ROPA_OIDC_ROLE_MAP", default=[]):
+    _value, _, _group = (part.strip() for part in _item.partition("="))
+    if not _value or _group not in (DPO_GROUP, AUDITOR_GROUP):
+        raise ImproperlyConfigured(
+            f"ROPA_OIDC_ROLE_MAP: {_item!r} is not CLAIM_VALUE=DPO or CLAIM_VALUE=Auditor "
+            "(comma-separated, e.g. ropa-dpo=DPO,ropa-auditor=Auditor)."
+        )
+    ROPA_OIDC_ROLE_MAP.setdefault(_value, []).append(_group)
+if ROPA_OIDC_ISSUER and not ROPA_OIDC_ROLE_MAP:
+    raise ImproperlyConfigured("ROPA_OIDC_ISSUER is set: ROPA_OIDC_ROLE_MAP must map a claim value to DPO or Auditor.")
+SOCIALACCOUNT_ADAPTER = "ropa.access.sso.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        # allauth's provider, plus a nonce and an ID token signature checked at every login (ropa/access/sso).
+        "provider_class": "ropa.access.sso.provider.RegisterOIDCProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": ROPA_OIDC_PROVIDER_ID,
+                "name": ROPA_OIDC_NAME,
+                "client_id": _oidc_client_id,
+                "secret": _oidc_client_secret,
+                "settings": {
+                    "server_url": ROPA_OIDC_ISSUER,
+                    "scope": ROPA_OIDC_SCOPES,
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ]
+        if ROPA_OIDC_ISSUER
+        else [],
+    }
+}
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False  # the IdP's tokens serve the login only
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = ROPA_OIDC_TRUST_EMAIL
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = ROPA_OIDC_TRUST_EMAIL
 
 # Content Security Policy (django-csp 4): scripts, frames, fonts and connections from this origin only,
 # never inline script. Styles also allow inline <style> blocks, which Django's own change list and the

@@ -13,6 +13,7 @@ class AccessConfig(AppConfig):
     def ready(self):
         from . import signals  # noqa: F401 - connects the login receiver
         from .groups import groups_after_migrate
+        from .sso import session  # noqa: F401 - connects the single sign-on login receiver
         from .sessions import connect as connect_session_ends
 
         connect_session_ends()
