@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from tests.auth import login_verified
@@ -25,3 +26,10 @@ def dpo_mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.ROPA_DPO_EMAILS = ["dpo@example.org"]
     return settings.ROPA_DPO_EMAILS
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and the codes already used (allauth keeps both in the cache) start empty per test."""
+    yield
+    cache.clear()

@@ -13,6 +13,9 @@ class AccessConfig(AppConfig):
     def ready(self):
         from . import signals  # noqa: F401 - connects the login receiver
         from .groups import groups_after_migrate
+        from .mfa import connect_receivers
+
+        connect_receivers()  # wrong codes count as failed logins; setting up an authenticator proves it
 
         # New models (and their permissions) appear with later migrations: keep the groups in step.
         post_migrate.connect(groups_after_migrate, dispatch_uid="ropa.access.groups")
