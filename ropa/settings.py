@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "ropa.access.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ropa.access.middleware.MfaRequiredMiddleware",  # who must have a second factor goes nowhere without it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -226,7 +227,10 @@ AXES_LOCKOUT_PARAMETERS = [
 ]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner in every process's log
-AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2", "code"]
+# The login form's field is ``login`` (a username or an e-mail address): both count against the account's username,
+# and so do wrong codes at the second-factor step (ropa/access/mfa.py).
+AXES_USERNAME_CALLABLE = "ropa.access.mfa.lockout_username"
 AXES_IPWARE_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0) or None  # proxies in front, to find the client
 
 # Logins (django-allauth): every login, the admin's included, goes through /accounts/login/. There is no
@@ -308,6 +312,25 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_STORE_TOKENS = False  # the IdP's tokens serve the login only
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = ROPA_OIDC_TRUST_EMAIL
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = ROPA_OIDC_TRUST_EMAIL
+
+# Two-factor authentication (django-allauth's MFA, ropa/access/mfa.py): an authenticator app (TOTP), a security key
+# or passkey (WebAuthn) and one-use recovery codes. Superusers and the members of ROPA_MFA_REQUIRED_GROUPS must
+# have one: after the password they set it up, and no page opens before. Others may.
+ROPA_MFA_REQUIRED_GROUPS = env.list("ROPA_MFA_REQUIRED_GROUPS", default=["DPO"])
+MFA_ADAPTER = "ropa.access.adapters.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "Register of processing activities"  # the name authenticator apps show
+MFA_RECOVERY_CODES_SHOW_ONCE = True  # shown once after they are made; never again, never as a download
+MFA_PASSKEY_LOGIN_ENABLED = False  # a key is a second factor after the password, not a login without one
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # browsers allow WebAuthn on http://localhost only
+MFA_FORMS = {
+    "authenticate": "ropa.access.mfa.AuthenticateForm",
+    "reauthenticate": "ropa.access.mfa.ReauthenticateForm",
+}
+# No sign-up: an account is made by a DPO, so an unconfirmed e-mail address is no stranger's claim on it.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Removing an authenticator or making new recovery codes asks for a second factor given in the last 5 minutes.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 
 # Content Security Policy (django-csp 4): scripts, frames, fonts and connections from this origin only,
 # never inline script. Styles also allow inline <style> blocks, which Django's own change list and the

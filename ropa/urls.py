@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from retention.admin import retention_review_view
 
+from .access import views as access_views
 from .access.views import set_language
 from .admin import register_completeness_view, register_export_view
 from .health import healthz
@@ -23,7 +24,19 @@ urlpatterns = [
         name="register-completeness",
     ),
     path("admin/retention/review/", admin.site.admin_view(retention_review_view), name="retention-review"),
+    # The admin's "Change password" is allauth's page, which keeps the second factor and the lock-out in view.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="account_change_password", permanent=False)),
+    path("admin/auth/user/<id>/password/", admin.site.admin_view(access_views.admin_user_password)),
     path("admin/", admin.site.urls),
+    # allauth's pages that remove a second factor (or renew the recovery codes) ask for a fresh one first;
+    # before allauth's own patterns, which they stand in for.
+    path("accounts/2fa/totp/deactivate/", access_views.deactivate_totp, name="mfa_deactivate_totp"),
+    path("accounts/2fa/webauthn/keys/<int:pk>/remove/", access_views.remove_webauthn, name="mfa_remove_webauthn"),
+    path(
+        "accounts/2fa/recovery-codes/generate/",
+        access_views.generate_recovery_codes,
+        name="mfa_generate_recovery_codes",
+    ),
     path("accounts/", include("allauth.urls")),
     # The language picker in the admin header: Django's set_language, remembered on the user.
     path("i18n/setlang/", set_language, name="set_language"),

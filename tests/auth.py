@@ -4,7 +4,14 @@ import time
 
 from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from django.urls import reverse
 
 USER_SESSION_KEY = "account_authentication_methods_user"
 
@@ -31,3 +38,21 @@ def login_verified(client, user):
     ]
     session.save()
     return client
+
+
+def totp_code(secret: str, *, offset: int = 0) -> str:
+    """The code an authenticator app shows now (``offset`` periods later), as allauth computes it."""
+    counter = next(yield_hotp_counters_from_time()) + offset
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def log_in(client, login: str, password: str, **extra):
+    """The login form at /accounts/login/, as a browser posts it; ``extra`` goes to the request (e.g. REMOTE_ADDR)."""
+    return client.post(reverse("account_login"), {"login": login, "password": password}, **extra)
+
+
+def log_in_with_code(client, login: str, password: str, secret: str):
+    """Password, then the authenticator's code: the whole login of a user with TOTP."""
+    response = log_in(client, login, password)
+    assert response.status_code == 302 and response.url == reverse("mfa_authenticate"), response
+    return client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})

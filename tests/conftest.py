@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from tests.auth import login_verified
@@ -33,3 +34,9 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and the codes already used (allauth keeps both in the cache) start empty per test."""
+    yield
+    cache.clear()

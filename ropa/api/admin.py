@@ -1,13 +1,20 @@
 """API tokens in the admin: issue one (its plaintext is shown once, on the next page), see who uses which,
 revoke. The admin and ``manage.py issue_token`` issue through the same service."""
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.mfa import has_second_factor, session_mfa_verified
 from ropa.access.scope import visible_controller_ids
 
 from .models import ApiToken
@@ -83,6 +90,28 @@ class ApiTokenAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         "revoked_at",
         "revoked_by",
     )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A token acts without a second factor for as long as it lives: only a session that gave one issues it."""
+        if not session_mfa_verified(request):
+            self.message_user(request, self._second_factor_first(request), messages.ERROR)
+            return redirect("admin:api_apitoken_changelist")
+        return super().add_view(request, form_url, extra_context)
+
+    def _second_factor_first(self, request):
+        back = urlencode({REDIRECT_FIELD_NAME: reverse("admin:api_apitoken_add")})
+        if has_second_factor(request.user):
+            url = get_account_adapter(request).get_reauthentication_methods(request.user)[0]["url"]
+            link = _("Confirm with your authenticator")
+        else:
+            url, link = reverse("mfa_activate_totp"), _("Set up an authenticator app")
+        return format_html(
+            '{} <a href="{}?{}">{}</a>',
+            _("Issuing an API token needs a second factor given in this session."),
+            url,
+            back,
+            link,
+        )
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

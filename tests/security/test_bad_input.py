@@ -15,8 +15,9 @@ from subjects.models import PersonalDataRecord
 
 pytestmark = pytest.mark.django_db
 
-# Tables that move with any request: sessions, login attempts, a token's last use, the audit of nothing.
-VOLATILE = ("django_session", "axes_", "api_apitoken")
+# Tables that move with any request: sessions (and their last-seen records), login attempts, a token's last use,
+# the audit of nothing.
+VOLATILE = ("django_session", "usersessions_", "axes_", "api_apitoken")
 
 
 def fingerprint() -> str:

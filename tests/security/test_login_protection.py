@@ -14,10 +14,9 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-test-password"
 
 
-def _login(client, password, username="dpo"):
-    return client.post(
-        reverse("admin:login"), {"username": username, "password": password, "next": reverse("admin:index")}
-    )
+def _login(client, password, username="dpo", **extra):
+    """The login form at /accounts/login/ (allauth's ``login`` field: a username or an e-mail address)."""
+    return client.post(reverse("account_login"), {"login": username, "password": password}, **extra)
 
 
 def test_failed_logins_lock_the_account_and_the_right_password_is_then_refused(client, dpo, settings):
@@ -46,9 +45,7 @@ def test_failures_on_one_username_do_not_lock_another_from_elsewhere(client, dpo
     for _ in range(2):
         _login(client, "wrong", username="dpo")
     other = django_user_model.objects.create_superuser("auditor", "a@example.org", PASSWORD)
-    response = client.post(
-        reverse("admin:login"), {"username": other.username, "password": PASSWORD}, REMOTE_ADDR="10.0.0.9"
-    )
+    response = _login(client, PASSWORD, username=other.username, REMOTE_ADDR="10.0.0.9")
     assert response.status_code == 302
 
 

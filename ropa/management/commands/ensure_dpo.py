@@ -8,12 +8,13 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from ropa.access.groups import DPO_GROUP, ensure_groups
+from ropa.access.mfa import has_second_factor
 
 
 class Command(BaseCommand):
     help = (
         "Create (once) a DPO superuser for local use, in the DPO group (refreshing the role groups), and print "
-        "its login. Refused when DJANGO_DEBUG=false."
+        "its login; at the first login it sets up an authenticator app. Refused when DJANGO_DEBUG=false."
     )
 
     def add_arguments(self, parser):
@@ -38,3 +39,8 @@ class Command(BaseCommand):
         user.groups.add(Group.objects.get(name=DPO_GROUP))
         password = password_file.read_text().strip()
         self.stdout.write(self.style.SUCCESS(f"Log in at {url} as {username} / {password}"))
+        if not has_second_factor(user):
+            self.stdout.write(
+                "A DPO logs in with a second factor: at the first login you will be asked to set up an "
+                "authenticator app (any TOTP app, e.g. on your phone) and shown recovery codes once."
+            )
