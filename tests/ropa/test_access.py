@@ -18,7 +18,7 @@ from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 from ropa.access.models import ControllerAccess, UserProfile
 from ropa.api.services import api_token_issue
 from subjects.models import DataSubject, PersonalDataRecord
-from tests.auth import login_verified
+from tests.auth import enrol_totp, log_in_with_code, login_verified
 from tests.factories import (
     ControllerFactory,
     DataCategoryFactory,
@@ -257,6 +257,7 @@ def test_a_user_limited_to_no_controller_sees_none(client, django_user_model, re
 
 def test_language_choice_is_stored_and_applied_at_the_next_login(client, django_user_model):
     user = _member(django_user_model, "taal", DPO_GROUP)
+    secret = enrol_totp(user)
     login_verified(client, user)
     response = client.post(reverse("set_language"), {"language": "nl", "next": reverse("admin:index")})
     assert response.status_code == 302
@@ -264,7 +265,7 @@ def test_language_choice_is_stored_and_applied_at_the_next_login(client, django_
     client.logout()
     client.cookies.clear()
     # A browser asking for French still gets the user's Dutch after logging in.
-    client.post(reverse("admin:login"), {"username": "taal", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="fr")
+    log_in_with_code(client, "taal", PASSWORD, secret)
     html = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert 'lang="nl"' in html and "Verwerkingsactiviteiten" in html
 
