@@ -231,7 +231,11 @@ AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password
 # The login form's field is ``login`` (a username or an e-mail address): both count against the account's username,
 # and so do wrong codes at the second-factor step (ropa/access/mfa.py).
 AXES_USERNAME_CALLABLE = "ropa.access.mfa.lockout_username"
-AXES_IPWARE_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0) or None  # proxies in front, to find the client
+# Proxies of our own in front of the app: the client's address is then read from X-Forwarded-For, the same
+# way by the lock-out, allauth (rate limits, the session list) and the API's throttles (ropa/access/client_ip.py).
+ROPA_PROXY_COUNT = env.int("ROPA_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "ropa.access.client_ip.client_ip"
+ALLAUTH_TRUSTED_PROXY_COUNT = ROPA_PROXY_COUNT
 
 # Logins (django-allauth): every login, the admin's included, goes through /accounts/login/. There is no
 # sign-up: accounts are made by a DPO (or by single sign-on, when configured).
@@ -389,6 +393,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "NUM_PROXIES": ROPA_PROXY_COUNT,  # the throttles' client address, as ropa/access/client_ip.py reads it
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Register of processing activities API",
