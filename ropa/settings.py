@@ -441,6 +441,8 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 ROPA_API_THROTTLE_RATE = env.str("ROPA_API_THROTTLE_RATE", default="1200/minute")  # per token
+# Requests refused for a missing, wrong, expired or revoked token, per client address, before it is refused outright.
+ROPA_API_AUTH_FAILURE_RATE = env.str("ROPA_API_AUTH_FAILURE_RATE", default="30/minute")
 ROPA_API_ANON_THROTTLE_RATE = env.str("ROPA_API_ANON_THROTTLE_RATE", default="120/minute")  # per address
 # One limit for an API request's body (a batch of 1,000 records of 5 KB each fits), chunked bodies included;
 # over it the answer is a JSON 413 naming it (ropa/api/parsers.py, ropa/api/middleware.py).

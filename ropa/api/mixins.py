@@ -4,7 +4,7 @@ that go through the domain services."""
 from functools import reduce
 
 from django.db.models import Q
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.renderers import JSONRenderer
 
 from .authentication import ApiTokenAuthentication
@@ -15,7 +15,7 @@ from .pagination import RegisterPagination
 from .parsers import LimitedJSONParser
 from .permissions import RolePermission
 from .roles import ALL_ROLES, DPO_ONLY
-from .throttling import AnonymousRateThrottle, TokenRateThrottle
+from .throttling import AnonymousRateThrottle, AuthFailureThrottle, TokenRateThrottle
 
 
 def _follow(obj, path: str):
@@ -63,6 +63,18 @@ class ApiViewMixin:
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: an address that keeps sending bad or no tokens is refused with a 429.
+        throttle = AuthFailureThrottle()
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+            AuthFailureThrottle().record_failure(self.request, self)
+        return super().handle_exception(exc)
 
     @property
     def token(self) -> ApiToken | None:

@@ -33,3 +33,29 @@ class AnonymousRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiToken):
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AuthFailureThrottle(SimpleRateThrottle):
+    """``ROPA_API_AUTH_FAILURE_RATE`` requests without a valid token per client address. Checked *before*
+    authentication (DRF authenticates first, and a refused token is answered before any throttle runs), so
+    that guessing tokens is slowed down; only the refusals (401s) count against the budget."""
+
+    scope = "auth_failure"
+
+    def get_rate(self):
+        return settings.ROPA_API_AUTH_FAILURE_RATE
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view):
+        """Whether the address still has failures left; counts nothing (``record_failure`` does)."""
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        self.history = [at for at in self.cache.get(self.key, []) if at > self.now - self.duration]
+        return len(self.history) < self.num_requests
+
+    def record_failure(self, request, view) -> None:
+        self.allow_request(request, view)
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)

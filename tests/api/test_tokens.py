@@ -101,3 +101,18 @@ def test_requests_are_throttled_per_token(world, settings):
     api, other = world.api("auditor"), world.api("auditor_a")
     assert [api.get("token/").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert other.get("token/").status_code == 200
+
+
+def test_requests_with_bad_or_no_token_are_throttled_by_address_before_authentication(world, settings):
+    """Token guessing is slowed down: refusals count per address, and once over the budget the address gets a 429
+    before its token is even looked at; a valid token from another address is not held back."""
+    settings.ROPA_API_AUTH_FAILURE_RATE = "3/minute"
+    guesser = Api("ropa_not-a-real-token")
+    statuses = [guesser.get("processing-activities/", REMOTE_ADDR="10.0.0.66").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    refused = guesser.get("processing-activities/", REMOTE_ADDR="10.0.0.66")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "detail" in refused.json()
+    anonymous = Api(None)
+    assert [anonymous.get("processing-activities/", REMOTE_ADDR="10.0.0.67").status_code for _ in range(4)][-1] == 429
+    assert world.api("dpo").get("processing-activities/", REMOTE_ADDR="10.0.0.68").status_code == 200
