@@ -197,6 +197,14 @@ def test_a_statutory_minimum_outlasts_a_maximum_and_keeps_while_it_has_not_start
     assert expires_at(rules=[CONSENT_WITHDRAWN, minimum], dates=dates, tz=TZ).rule == minimum
 
 
+def test_a_maximum_later_than_the_only_minimum_does_not_keep_the_record_past_it():
+    minimum = RuleTerms(id=6, trigger="contract_end", statutory=True)
+    cap = RuleTerms(id=7, trigger="collection", duration_value=1, duration_unit="years", maximum=True)
+    dates = {"contract_ended_on": D(2021, 1, 1), "collected_on": D(2021, 6, 1)}
+    expiry = expires_at(rules=[minimum, cap], dates=dates, tz=TZ)
+    assert (expiry.last_day, expiry.rule) == (D(2021, 1, 1), minimum)
+
+
 def test_a_named_rule_keeps_the_activitys_maxima_and_minima():
     statutory = RuleTerms(id=4, trigger="collection", statutory=True, action="flag")
     rules = [AS_LONG_AS_NEEDED, AT_MOST_3_YEARS, statutory, RuleTerms(id=5, trigger="collection")]
