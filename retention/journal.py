@@ -40,7 +40,7 @@ from subjects.models import PersonalDataRecord
 
 from . import engine, selectors
 from .models import ErasureNotice, RetentionRun, Tombstone
-from .services import CHAIN_LOCK_KEY, HOLD_LOCK_KEY, _advisory_xact_lock, record_ref, records_erase
+from .services import CHAIN_LOCK_KEY, HOLD_LOCK_KEY, _advisory_xact_lock, record_ref_matches, records_erase
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def erasures_reapply(*, path: Path | None = None, chunk: int = 2000) -> ReapplyR
         groups, notices = defaultdict(lambda: defaultdict(list)), []
         for pk, source_system, external_id in back:
             tombstone = by_record[pk]
-            if tombstone["record_ref"] and tombstone["record_ref"] != record_ref(source_system, external_id):
+            if tombstone["record_ref"] and not record_ref_matches(tombstone["record_ref"], source_system, external_id):
                 mismatched.append(pk)
             elif pk in held:
                 report.held += 1

@@ -54,7 +54,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from processing.models import Controller, DataCategory, ProcessingActivity
 from ropa.audit.context import current_actor
@@ -995,7 +995,21 @@ def record_ref(source_system: str, external_id: str | None) -> str:
     its id, so the tombstone holds no identifier (blank when the record had no id left)."""
     if external_id is None:
         return ""
-    return salted_hmac("ropa.retention.record_ref", f"{source_system}\n{external_id}", algorithm="sha256").hexdigest()
+    return _record_ref(source_system, external_id, settings.SECRET_KEY)
+
+
+def _record_ref(source_system: str, external_id: str, secret: str) -> str:
+    value = f"{source_system}\n{external_id}"
+    return salted_hmac("ropa.retention.record_ref", value, secret=secret, algorithm="sha256").hexdigest()
+
+
+def record_ref_matches(ref: str, source_system: str, external_id: str | None) -> bool:
+    """Is ``ref`` the tombstone reference of this record, under the secret key or one of its fallbacks (a
+    tombstone written before the key was rotated)?"""
+    if external_id is None:
+        return ref == ""
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(ref, _record_ref(source_system, external_id, key)) for key in keys)
 
 
 # What stays of a forgotten subject: its pseudonymous key, and of its consents and requests what proves they

@@ -38,6 +38,9 @@ else:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to at least 32 characters when DJANGO_DEBUG=false.")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG=false.")
+# Former secret keys, still accepted (signed links, sessions, the authenticators' encrypted secrets) while a new
+# DJANGO_SECRET_KEY takes over; docs/operations.md "Rotating the secret key".
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -146,6 +146,13 @@ def test_a_record_that_does_not_match_its_tombstone_is_left(restored):
     assert PersonalDataRecord.objects.filter(pk__in=restored["late_anonymised"][1:], status="erased").count() == 2
 
 
+def test_a_rotated_secret_key_still_recognises_the_records_while_the_old_one_is_a_fallback(restored, settings):
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-of-more-than-thirty-two-characters"
+    assert "anonymised again: 3" in reapply()
+    assert PersonalDataRecord.objects.filter(pk__in=restored["late_anonymised"], status="erased").count() == 3
+
+
 def test_a_record_under_a_hold_in_force_is_left_until_released(restored, dpo):
     held = PersonalDataRecord.objects.get(pk=restored["late_deleted"][0])
     hold = legal_hold_place(record=held, reason="Litigation", actor=dpo)
