@@ -140,3 +140,5 @@ admin.site.unregister(User)
 admin.site.register(User, RegisterUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RegisterGroupAdmin)
+
+from . import allauth_admin  # noqa: E402, F401 - narrows django-allauth's own admin pages (registered before)
