@@ -27,9 +27,10 @@ A rule is one of three kinds, and each combines differently (``expiry_day``):
 The base is the earlier of the open end and the cap (a known open end earlier than the cap still applies:
 "no longer than necessary"; a cap never lengthens retention), whichever of them there is; without an open
 rule the latest statutory end stands in for the open end (so a cap later than the minimum does not keep
-the record past it). The expiry is the base pushed later to the end of every statutory rule. Without any base or statutory end (no rule),
-or while an open end is unknown and nothing caps it, the record does not expire. The literal "expiry =
-the earliest known maximum" of the design is this rule whenever no open end is known before the cap.
+the record past it). The expiry is the base pushed later to the end of every statutory rule. Without any
+base or statutory end (no rule), or while an open end is unknown and nothing caps it, the record does not
+expire. The literal "expiry = the earliest known maximum" of the design is this rule whenever no open end
+is known before the cap.
 
 The rule that decides the action and the grace period is, among the applicable rules whose last day is
 the record's last day, the first in preference order: the less destructive action (flag < anonymise <
