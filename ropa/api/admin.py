@@ -19,7 +19,14 @@ from ropa.access.scope import visible_controller_ids
 
 from .models import ApiToken
 from .roles import Role
-from .services import MAX_TOKEN_DAYS, api_token_issue, api_token_revoke, default_token_days, token_scope_problems
+from .services import (
+    MAX_TOKEN_DAYS,
+    api_token_issue,
+    api_token_revoke,
+    default_token_days,
+    issuer_scope_problems,
+    token_scope_problems,
+)
 
 
 class ApiTokenIssueForm(forms.ModelForm):
@@ -38,14 +45,16 @@ class ApiTokenIssueForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["days"].initial = default_token_days()
 
+    editor = None  # the user issuing: set per request by ``ApiTokenAdmin.get_form``
+
     def clean(self):
         cleaned = super().clean()
         if "role" in cleaned:
-            for problem in token_scope_problems(
-                role=cleaned["role"],
-                controllers=list(cleaned.get("controllers") or []),
-                source_system=cleaned.get("source_system", ""),
-            ):
+            controllers = list(cleaned.get("controllers") or [])
+            problems = token_scope_problems(
+                role=cleaned["role"], controllers=controllers, source_system=cleaned.get("source_system", "")
+            ) or issuer_scope_problems(actor=self.editor, role=cleaned["role"], controllers=controllers)
+            for problem in problems:
                 self.add_error(problem.field if problem.field in self.fields else None, problem.message)
         return cleaned
 
@@ -115,7 +124,8 @@ class ApiTokenAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            kwargs["form"] = ApiTokenIssueForm
+            # A fresh subclass per request: the editor is never left on the shared form class.
+            kwargs["form"] = type("ApiTokenIssueForm", (ApiTokenIssueForm,), {"editor": request.user})
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):

@@ -7,9 +7,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from processing.models import Controller
 from processing.rules import Problem, raise_problems
+from ropa.access.scope import visible_controller_ids
 from subjects.models import PersonalDataRecord
 
 from .models import ApiToken
@@ -54,6 +56,20 @@ def token_scope_problems(*, role: str, controllers: list[Controller], source_sys
     return problems
 
 
+def issuer_scope_problems(*, actor, role: str, controllers: list[Controller]) -> list[Problem]:
+    """A token never reaches further than the user issuing it: a user limited to some controllers issues only
+    tokens bound to some of them (no DPO token, which covers every controller, nor an auditor token with no
+    controller, which means every one)."""
+    ids = visible_controller_ids(actor) if actor is not None else None
+    if ids is None:
+        return []
+    if role == Role.DPO:
+        return [Problem("role", _("A DPO token covers every controller; you are limited to some."))]
+    if not controllers or any(c.pk not in ids for c in controllers):
+        return [Problem("controllers", _("Choose among your own controllers: the token cannot reach further."))]
+    return []
+
+
 @transaction.atomic
 def api_token_issue(
     *,
@@ -72,7 +88,10 @@ def api_token_issue(
     """
     controllers = list(controllers)
     source_system = (source_system or "").strip()
-    raise_problems(token_scope_problems(role=role, controllers=controllers, source_system=source_system))
+    raise_problems(
+        token_scope_problems(role=role, controllers=controllers, source_system=source_system)
+        or issuer_scope_problems(actor=actor, role=role, controllers=controllers)
+    )
     days = default_token_days() if days is None else days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise_problems([Problem("days", f"A token lives between 1 and {MAX_TOKEN_DAYS} days.")])

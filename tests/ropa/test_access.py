@@ -230,6 +230,24 @@ def test_limited_user_sees_only_their_controllers(limited_client, register):
     assert list(form.fields["controller"].queryset) == [mine]
 
 
+def test_a_limited_user_issues_tokens_for_their_controllers_only(limited_client, register):
+    from ropa.api.models import ApiToken
+
+    mine, theirs = register.other.controller, register.controller
+    url = reverse("admin:api_apitoken_add")
+    base = {"name": "issued by a limited user", "role": "auditor", "source_system": "", "days": "30"}
+    # No controller means every controller for an auditor token: more than the user sees.
+    response = limited_client.post(url, base)
+    assert response.status_code == 200 and "controllers" in response.context["adminform"].form.errors
+    response = limited_client.post(url, {**base, "controllers": [theirs.pk]})
+    assert response.status_code == 200 and "controllers" in response.context["adminform"].form.errors
+    response = limited_client.post(url, {**base, "role": "dpo"})  # a DPO token covers every controller
+    assert response.status_code == 200 and "role" in response.context["adminform"].form.errors
+    assert not ApiToken.objects.filter(name=base["name"]).exists()
+    limited_client.post(url, {**base, "controllers": [mine.pk]})
+    assert list(ApiToken.objects.get(name=base["name"]).controllers.all()) == [mine]
+
+
 def test_limited_user_views_dashboard_exports_completeness_and_queue_are_scoped(limited_client, register):
     mine, theirs = register.other.controller, register.controller
     index = limited_client.get(reverse("admin:index")).content.decode()
