@@ -137,11 +137,14 @@ class ApiTokenAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         return self.readonly_fields if obj is not None else ()
 
     def controller_scope(self, request):
-        # A limited user sees the tokens scoped to some of its controllers, never the unscoped ones.
+        # A limited user sees the tokens bound to its controllers only: never an unscoped one, nor one that
+        # also reaches another controller (revoking it would cut that controller off).
         ids = visible_controller_ids(request.user)
         if ids is None:
             return None
-        return Q(pk__in=ApiToken.objects.filter(controllers__in=ids).values("pk"))
+        links = ApiToken.controllers.through.objects
+        reaching_further = links.exclude(controller_id__in=ids).values("apitoken_id")
+        return Q(pk__in=links.filter(controller_id__in=ids).values("apitoken_id")) & ~Q(pk__in=reaching_further)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("controllers")

@@ -246,6 +246,12 @@ def test_a_limited_user_issues_tokens_for_their_controllers_only(limited_client,
     assert not ApiToken.objects.filter(name=base["name"]).exists()
     limited_client.post(url, {**base, "controllers": [mine.pk]})
     assert list(ApiToken.objects.get(name=base["name"]).controllers.all()) == [mine]
+    # A token that also reaches the other controller is not theirs to see or revoke.
+    shared, _plaintext = api_token_issue(role="auditor", name="shared", controllers=[mine, theirs])
+    listed = limited_client.get(reverse("admin:api_apitoken_changelist")).context["cl"].result_list
+    assert [t.name for t in listed] == [base["name"]]
+    page = limited_client.get(reverse("admin:api_apitoken_change", args=[shared.pk]))
+    assert page.status_code == 302
 
 
 def test_limited_user_views_dashboard_exports_completeness_and_queue_are_scoped(limited_client, register):
