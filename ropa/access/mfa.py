@@ -128,9 +128,13 @@ def count_wrong_code_as_failed_login(sender, request, user, **kwargs):
 
 def record_second_factor_at_enrolment(sender, request, user, authenticator, **kwargs):
     """allauth's ``authenticator_added``: setting up an app or key proves it (a valid code, a signed challenge),
-    so the session has given a second factor, as a login with it would have."""
+    so the session has given a second factor, as a login with it would have, and has just confirmed it: the
+    recovery codes made with it are shown next without asking for another code (the one given cannot serve
+    twice)."""
     if authenticator.type in SECOND_FACTORS and request is not None:
-        record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type, enrolled=True)
+        record_authentication(
+            request, user, "mfa", id=authenticator.pk, type=authenticator.type, enrolled=True, reauthenticated=True
+        )
 
 
 def connect_receivers():

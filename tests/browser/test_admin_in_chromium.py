@@ -1,6 +1,7 @@
 """The DPO's and the auditor's admin in a real browser: dashboard, review queue, legal hold, Dutch, read-only."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.contrib.auth.models import Group
@@ -12,6 +13,7 @@ from retention.models import LegalHold
 from retention.services import record_register, retention_enforce
 from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 from ropa.access.models import UserProfile
+from tests.auth import enrol_totp, totp_code
 from tests.factories import (
     DataCategoryFactory,
     DataSubjectFactory,
@@ -63,13 +65,62 @@ def _user(django_user_model, username, group):
 
 
 def _log_in(browser, live_server, username):
+    """The admin's login sends to /accounts/login/: the password form."""
     from selenium.webdriver.common.by import By
 
     browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert "/accounts/login/" in browser.current_url
+    browser.find_element(By.NAME, "login").send_keys(username)
+    password = browser.find_element(By.NAME, "password")
+    password.send_keys(PASSWORD)
+    password.find_element(By.XPATH, "./ancestor::form//button[@type='submit']").click()
+
+
+def _submit_code(browser, code):
+    from selenium.webdriver.common.by import By
+
+    field = browser.find_element(By.NAME, "code")
+    field.clear()
+    field.send_keys(code)
+    field.find_element(By.XPATH, "./ancestor::form//button[@type='submit']").click()
+
+
+def test_a_dpo_sets_up_an_authenticator_then_logs_in_with_password_and_code(
+    browser, live_server, django_user_model, artefacts_dir
+):
+    from selenium.webdriver.common.by import By
+
+    _user(django_user_model, "dpo-enrols", DPO_GROUP)
+    _log_in(browser, live_server, "dpo-enrols")
+    # No page before the second factor: the admin sends back to setting one up.
+    browser.get(f"{live_server.url}/admin/")
+    assert "/accounts/2fa/totp/activate/" in browser.current_url
+    screenshot(browser, artefacts_dir / "mfa-set-up.png")
+    secret = browser.find_element(By.ID, "authenticator_secret").get_attribute("value")
+    used = totp_code(secret)
+    _submit_code(browser, used)
+    assert "recovery" in browser.current_url  # the recovery codes, shown once
+    codes = browser.find_elements(By.CSS_SELECTOR, "#recovery_codes, .recovery-codes, textarea, pre, code")
+    assert codes and any(len(element.text.split()) >= 10 for element in codes), browser.page_source[:2000]
+    screenshot(browser, artefacts_dir / "mfa-recovery-codes.png")
+    browser.get(f"{live_server.url}/admin/")
     assert browser.find_element(By.ID, "user-tools")
+
+    # The next login asks for the code after the password; without it nothing opens.
+    browser.delete_all_cookies()
+    _log_in(browser, live_server, "dpo-enrols")
+    assert "/accounts/2fa/authenticate/" in browser.current_url
+    screenshot(browser, artefacts_dir / "mfa-code.png")
+    for page in ("/admin/", "/admin/retention/review/", "/admin/processing/controller/"):
+        browser.get(f"{live_server.url}{page}")
+        assert browser.current_url.startswith(f"{live_server.url}/accounts/"), page  # the login, not the page
+    browser.get(f"{live_server.url}/accounts/2fa/authenticate/")
+    _submit_code(browser, "000000" if totp_code(secret) != "000000" else "111111")
+    assert "/accounts/2fa/authenticate/" in browser.current_url  # a wrong code: asked again
+    while totp_code(secret) == used:  # a code serves once: wait for the app's next one (at most 30 s)
+        time.sleep(0.5)
+    _submit_code(browser, totp_code(secret))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Dashboard"
 
 
 def test_dpo_reviews_the_dashboard_holds_a_record_and_switches_to_dutch(
@@ -79,7 +130,9 @@ def test_dpo_reviews_the_dashboard_holds_a_record_and_switches_to_dutch(
     from selenium.webdriver.support.ui import Select
 
     dpo = _user(django_user_model, "dpo-browser", DPO_GROUP)
+    secret = enrol_totp(dpo)
     _log_in(browser, live_server, "dpo-browser")
+    _submit_code(browser, totp_code(secret))
 
     # The dashboard: one column per controller of the five statements, figures that link on.
     dashboard = browser.find_element(By.ID, "ropa-dashboard")
@@ -128,7 +181,8 @@ def test_auditor_finds_no_save_button_and_no_payload(browser, live_server, djang
     from selenium.webdriver.common.by import By
 
     _user(django_user_model, "auditor-browser", AUDITOR_GROUP)
-    _log_in(browser, live_server, "auditor-browser")
+    _log_in(browser, live_server, "auditor-browser")  # a second factor is optional for an auditor
+    assert browser.find_element(By.ID, "user-tools")
     controller = Controller.objects.get(key="voiceking")
     record = register.personal_data_records.order_by("pk").first()
     pages = [

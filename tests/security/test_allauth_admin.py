@@ -46,7 +46,9 @@ def test_a_dpo_removes_a_lost_authenticator_the_user_enrols_again_and_their_sess
     assert response.status_code == 302 and response.url.startswith(reverse("mfa_activate_totp"))
 
 
-def test_nobody_adds_or_edits_an_authenticator_and_an_auditor_removes_none(dpo_client, member, client, django_user_model):
+def test_nobody_adds_or_edits_an_authenticator_and_an_auditor_removes_none(
+    dpo_client, member, client, django_user_model
+):
     user, _secret = member
     authenticator = Authenticator.objects.get(user=user)
     assert dpo_client.get(reverse("admin:mfa_authenticator_add")).status_code == 403
