@@ -3,6 +3,7 @@
 import time
 
 from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.mfa import app_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import (
     TOTP,
@@ -41,7 +42,11 @@ def login_verified(client, user):
 
 
 def totp_code(secret: str, *, offset: int = 0) -> str:
-    """The code an authenticator app shows now (``offset`` periods later), as allauth computes it."""
+    """The code an authenticator app shows now (``offset`` periods later), as allauth computes it. Close to the
+    end of a period it waits for the next one, so that the code is still valid when the server checks it."""
+    period = app_settings.TOTP_PERIOD
+    if offset == 0 and period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
     counter = next(yield_hotp_counters_from_time()) + offset
     return format_hotp_value(hotp_value(secret, counter))
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from ropa.access.groups import DPO_GROUP
+from ropa.access.groups import DPO_GROUP, ensure_groups
 from tests.auth import enrol_totp, log_in, log_in_with_code, login_verified, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +23,7 @@ BEHIND_THE_LOGIN = ["admin:index", "retention-review", "register-export", "admin
 
 @pytest.fixture
 def dpo_member(django_user_model):
+    ensure_groups()  # also after a test that emptied the database (transaction=True)
     user = django_user_model.objects.create_user("privacy", "privacy@example.org", PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=DPO_GROUP))
     return user
