@@ -25,12 +25,10 @@ A rule is one of three kinds, and each combines differently (``expiry_day``):
   unknown caps nothing (yet).
 
 The base is the earlier of the open end and the cap (a known open end earlier than the cap still applies:
-"no longer than necessary"; a cap never lengthens retention), whichever of them there is; without an open
-rule the latest statutory end stands in for the open end (so a cap later than the minimum does not keep
-the record past it). The expiry is the base pushed later to the end of every statutory rule. Without any
-base or statutory end (no rule), or while an open end is unknown and nothing caps it, the record does not
-expire. The literal "expiry = the earliest known maximum" of the design is this rule whenever no open end
-is known before the cap.
+"no longer than necessary"; a cap never lengthens retention), whichever of them there is; the expiry is
+the base pushed later to the end of every statutory rule. Without any base or statutory end (no rule),
+or while an open end is unknown and nothing caps it, the record does not expire. The literal "expiry =
+the earliest known maximum" of the design is this rule whenever no open end is known before the cap.
 
 The rule that decides the action and the grace period is, among the applicable rules whose last day is
 the record's last day, the first in preference order: the less destructive action (flag < anonymise <
@@ -187,8 +185,6 @@ def expiry_day(rules: Iterable[RuleTerms], dates: Mapping[str, dt.date | None]) 
     base = None  # neither an open rule nor a known maximum: no say
     if open_ends:
         base = _STILL_NEEDED if None in open_ends else max(open_ends)
-    elif statutory:
-        base = max(statutory)  # the minimum alone ends it: a maximum later than that never lengthens it
     if caps:
         base = min(caps) if base in (None, _STILL_NEEDED) else min(base, min(caps))
     if base is _STILL_NEEDED:

@@ -143,11 +143,11 @@ def expiry_expressions(rules: list[RuleTerms], *, tz_name: str) -> tuple:
     if statutory:
         whens.append(When(_any_null(statutory), then=none))
         latest_statutory = _latest(statutory)
-        if not open_ends:
-            # No open rule: the minimum alone ends it (a maximum neither shortens it nor keeps it longer).
+        if base is None:
             final_default = latest_statutory
         else:
-            whens.append(When(no_base, then=none))  # an open rule still runs and nothing caps it
+            # Far base: an open rule still runs (no expiry), or only unknown maxima (no say: the minimum alone).
+            whens.append(When(no_base, then=none if open_ends else latest_statutory))
             final_default = Greatest(base, latest_statutory, output_field=DateTimeField())
     else:
         whens.append(When(no_base, then=none))
