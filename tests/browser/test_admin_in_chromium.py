@@ -85,6 +85,14 @@ def _submit_code(browser, code):
     field.find_element(By.XPATH, "./ancestor::form//button[@type='submit']").click()
 
 
+def _wait_for_url(browser, fragment):
+    """The page after a click: wait for the browser to get there (a click does not wait for the next page)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(lambda driver: fragment in driver.current_url)
+    return True
+
+
 def test_a_dpo_sets_up_an_authenticator_then_logs_in_with_password_and_code(
     browser, live_server, django_user_model, artefacts_dir
 ):
@@ -92,6 +100,7 @@ def test_a_dpo_sets_up_an_authenticator_then_logs_in_with_password_and_code(
 
     _user(django_user_model, "dpo-enrols", DPO_GROUP)
     _log_in(browser, live_server, "dpo-enrols")
+    _wait_for_url(browser, "/accounts/2fa/totp/activate/")
     # No page before the second factor: the admin sends back to setting one up.
     browser.get(f"{live_server.url}/admin/")
     assert "/accounts/2fa/totp/activate/" in browser.current_url
@@ -99,7 +108,7 @@ def test_a_dpo_sets_up_an_authenticator_then_logs_in_with_password_and_code(
     secret = browser.find_element(By.ID, "authenticator_secret").get_attribute("value")
     used = totp_code(secret)
     _submit_code(browser, used)
-    assert "recovery" in browser.current_url  # the recovery codes, shown once
+    assert _wait_for_url(browser, "recovery")  # the recovery codes, shown once
     codes = browser.find_elements(By.CSS_SELECTOR, "#recovery_codes, .recovery-codes, textarea, pre, code")
     assert codes and any(len(element.text.split()) >= 10 for element in codes), browser.page_source[:2000]
     screenshot(browser, artefacts_dir / "mfa-recovery-codes.png")
@@ -109,18 +118,20 @@ def test_a_dpo_sets_up_an_authenticator_then_logs_in_with_password_and_code(
     # The next login asks for the code after the password; without it nothing opens.
     browser.delete_all_cookies()
     _log_in(browser, live_server, "dpo-enrols")
-    assert "/accounts/2fa/authenticate/" in browser.current_url
+    assert _wait_for_url(browser, "/accounts/2fa/authenticate/")
     screenshot(browser, artefacts_dir / "mfa-code.png")
     for page in ("/admin/", "/admin/retention/review/", "/admin/processing/controller/"):
         browser.get(f"{live_server.url}{page}")
         assert browser.current_url.startswith(f"{live_server.url}/accounts/"), page  # the login, not the page
     browser.get(f"{live_server.url}/accounts/2fa/authenticate/")
     _submit_code(browser, "000000" if totp_code(secret) != "000000" else "111111")
-    assert "/accounts/2fa/authenticate/" in browser.current_url  # a wrong code: asked again
+    assert browser.find_element(By.CSS_SELECTOR, ".errorlist")  # a wrong code: refused, asked again
+    assert "/accounts/2fa/authenticate/" in browser.current_url
     while totp_code(secret) == used:  # a code serves once: wait for the app's next one (at most 30 s)
         time.sleep(0.5)
     _submit_code(browser, totp_code(secret))
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Dashboard"
+    assert _wait_for_url(browser, "/admin/")
+    assert browser.find_element(By.ID, "ropa-dashboard") and browser.find_element(By.TAG_NAME, "h1").text == "Dashboard"
 
 
 def test_dpo_reviews_the_dashboard_holds_a_record_and_switches_to_dutch(
