@@ -94,6 +94,6 @@ class MfaRequiredMiddleware:
         return (
             user.is_authenticated
             and sso_session(request) is None
+            and not session_mfa_verified(request)  # the session first: mfa_required may ask the database
             and mfa_required(user)
-            and not session_mfa_verified(request)
         )
