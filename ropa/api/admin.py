@@ -24,7 +24,6 @@ from .services import (
     api_token_issue,
     api_token_revoke,
     default_token_days,
-    issuer_scope_problems,
     token_scope_problems,
 )
 
@@ -50,11 +49,12 @@ class ApiTokenIssueForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if "role" in cleaned:
-            controllers = list(cleaned.get("controllers") or [])
-            problems = token_scope_problems(
-                role=cleaned["role"], controllers=controllers, source_system=cleaned.get("source_system", "")
-            ) or issuer_scope_problems(actor=self.editor, role=cleaned["role"], controllers=controllers)
-            for problem in problems:
+            for problem in token_scope_problems(
+                role=cleaned["role"],
+                controllers=list(cleaned.get("controllers") or []),
+                source_system=cleaned.get("source_system", ""),
+                actor=self.editor,
+            ):
                 self.add_error(problem.field if problem.field in self.fields else None, problem.message)
         return cleaned
 

@@ -32,10 +32,13 @@ def service_username(*, role: str, controllers, source_system: str) -> str:
     return re.sub(r"[^\w.@+-]", "-", ".".join(parts))[:150]
 
 
-def token_scope_problems(*, role: str, controllers: list[Controller], source_system: str) -> list[Problem]:
+def token_scope_problems(
+    *, role: str, controllers: list[Controller], source_system: str, actor=None
+) -> list[Problem]:
     """The pure scope rule, plus one fact from the database: a source system belongs to one controller.
     Record ids are unique per source system across the register, so two controllers sharing a system name
-    would see (and overwrite) each other's records."""
+    would see (and overwrite) each other's records. Then, for a token ``actor`` issues, that it reaches no
+    further than the actor (``issuer_scope_problems``)."""
     source_system = (source_system or "").strip()
     problems = scope_problems(role=role, controller_count=len(controllers), source_system=source_system)
     if role == Role.SYSTEM and source_system and len(controllers) == 1:
@@ -53,7 +56,7 @@ def token_scope_problems(*, role: str, controllers: list[Controller], source_sys
                     f"The source system “{source_system}” already belongs to another controller; name it apart.",
                 )
             )
-    return problems
+    return problems or issuer_scope_problems(actor=actor, role=role, controllers=controllers)
 
 
 def issuer_scope_problems(*, actor, role: str, controllers: list[Controller]) -> list[Problem]:
@@ -88,10 +91,7 @@ def api_token_issue(
     """
     controllers = list(controllers)
     source_system = (source_system or "").strip()
-    raise_problems(
-        token_scope_problems(role=role, controllers=controllers, source_system=source_system)
-        or issuer_scope_problems(actor=actor, role=role, controllers=controllers)
-    )
+    raise_problems(token_scope_problems(role=role, controllers=controllers, source_system=source_system, actor=actor))
     days = default_token_days() if days is None else days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise_problems([Problem("days", f"A token lives between 1 and {MAX_TOKEN_DAYS} days.")])
