@@ -19,7 +19,7 @@ from ropa.audit.models import AuditAction
 from ropa.audit.services import audit_log
 
 from .scope import users_within_q, visible_controller_ids
-from .sessions import sessions_end
+from .sessions import audit_sessions_ended, sessions_end
 
 admin.site.unregister(SocialApp)
 admin.site.unregister(SocialToken)
@@ -86,10 +86,4 @@ class UserSessionAdmin(_UsersWithinScopeAdmin):
     def delete_queryset(self, request, queryset):
         for user_session in queryset.select_related("user"):
             user_session.end()  # the Django session too: that browser is logged out
-            audit_log(
-                action=AuditAction.UPDATE,
-                obj=user_session.user,
-                object_repr=user_session.user.get_username(),
-                changed_fields=["sessions"],
-                changes={"sessions": [1, 0]},
-            )
+            audit_sessions_ended(user_session.user, 1)

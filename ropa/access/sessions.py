@@ -28,6 +28,17 @@ def sessions_end(user, *, keep=None) -> int:
     return ended
 
 
+def audit_sessions_ended(user, ended: int) -> None:
+    """An audit event for ``ended`` sessions of ``user`` ended by someone else, by username only."""
+    audit_log(
+        action=AuditAction.UPDATE,
+        obj=user,
+        object_repr=user.get_username(),
+        changed_fields=["sessions"],
+        changes={"sessions": [ended, 0]},
+    )
+
+
 def _current_session_key():
     """The key of the session making the change (allauth's request context), kept so the user stays in."""
     request = context.request
@@ -71,12 +82,5 @@ def end_sessions_of_selected_users(modeladmin, request, queryset):
     if visible_controller_ids(request.user) is not None:
         raise PermissionDenied
     for user in queryset:
-        ended = sessions_end(user, keep=request.session.session_key)
-        audit_log(
-            action=AuditAction.UPDATE,
-            obj=user,
-            object_repr=user.get_username(),
-            changed_fields=["sessions"],
-            changes={"sessions": [ended, 0]},
-        )
+        audit_sessions_ended(user, sessions_end(user, keep=request.session.session_key))
     modeladmin.message_user(request, _("Sessions ended."))

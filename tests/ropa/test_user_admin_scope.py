@@ -73,12 +73,18 @@ def _posted_form(client, url):
     return data
 
 
-def test_a_limited_user_cannot_widen_their_own_reach(world):
-    client, dpo, _, _ = world
+def _own_page_asking_for_more(client, dpo):
+    """The limited user's own page as posted, asking to become superuser and to drop their controller scope."""
     url = reverse("admin:auth_user_change", args=[dpo.pk])
     data = _posted_form(client, url)
     data["is_superuser"] = "on"
     data["controller_access-0-DELETE"] = "on"
+    return url, data
+
+
+def test_a_limited_user_cannot_widen_their_own_reach(world):
+    client, dpo, _, _ = world
+    url, data = _own_page_asking_for_more(client, dpo)
     held = dpo.get_all_permissions()
     beyond = next(
         p
@@ -100,10 +106,7 @@ def test_a_limited_user_cannot_widen_their_own_reach(world):
 
 def test_a_limited_users_valid_save_keeps_scope_and_superuser_flag(world):
     client, dpo, _, _ = world
-    url = reverse("admin:auth_user_change", args=[dpo.pk])
-    data = _posted_form(client, url)
-    data["is_superuser"] = "on"
-    data["controller_access-0-DELETE"] = "on"
+    url, data = _own_page_asking_for_more(client, dpo)
     assert client.post(url, data).status_code == 302  # saved: the refused parts are simply not taken
     dpo.refresh_from_db()
     assert not dpo.is_superuser
