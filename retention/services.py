@@ -102,7 +102,9 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # psycopg's copy() is not behind Django's error translation: without it a lost connection
+            # would escape as psycopg's own error, past every ``except DatabaseError``.
+            with connection.wrap_database_errors, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -476,3 +476,29 @@ def test_a_connection_lost_between_batches_still_records_the_failed_run(_postgre
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "SQLSTATE" in run.error_log
     assert run.anonymised + run.deleted == Tombstone.objects.count() == 40 and data.left() == 0
+
+
+def test_a_connection_lost_during_the_evidence_copy_records_the_failed_run(_postgres_only, monkeypatch):
+    """The connection dropped while the tombstones of a batch are being copied in (psycopg's COPY, which
+    Django does not wrap): the batch rolls back and the run is still saved as failed, not left running."""
+    import psycopg
+
+    data = Data(due=40, not_due=0, held=0)
+    real_insert, calls = services._insert_rows, []
+
+    def insert_on_a_terminated_connection(model, columns, rows):
+        if model is Tombstone:
+            calls.append(len(rows))
+            if len(calls) == 2:
+                pid = connection.connection.info.backend_pid
+                settings = connection.get_connection_params()
+                with psycopg.connect(**settings, autocommit=True) as other:
+                    other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        real_insert(model, columns, rows)
+
+    monkeypatch.setattr(services, "_insert_rows", insert_on_a_terminated_connection)
+    run = services.retention_enforce(now=timezone.now(), batch_size=20)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.finished_at is not None and "SQLSTATE" in run.error_log
+    assert run.anonymised + run.deleted == Tombstone.objects.count() == 20 and data.left() == 20
