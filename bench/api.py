@@ -68,7 +68,7 @@ def bare_activities(request):
 urlpatterns = [
     path("bare/records/", bare_records),
     path("bare/activities/", bare_activities),
-    path("api/v1/", include("ropa.api.urls")),
+    path("api/v1/", include("ropa.api_urls")),
 ]
 
 

@@ -189,9 +189,9 @@ def measure(fmt: str, controller: str, as_of: str | None) -> dict:
     """In this process: warm up, take a baseline (rows only), then the export; time and peak memory."""
     from django.utils import timezone
 
-    from ropa.exports import export_register
-    from ropa.exports.columns import register_rows
-    from ropa.exports.snapshot import register_snapshot
+    from ropa.register import export_register
+    from ropa.register.columns import register_rows
+    from ropa.register.snapshot import register_snapshot
 
     as_of = timezone.localdate().isoformat() if as_of == "today" else as_of
     export_register(fmt=fmt, controller="warmup").close()  # imports, fonts, templates, query plans

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from ropa.beat import cron_fields as _cron_fields
-from ropa.beat import ensure_cron_entry
+from ropa.kernel.beat import cron_fields as _cron_fields
+from ropa.kernel.beat import ensure_cron_entry
 
 BEAT_ENTRY_NAME = "retention.enforce: daily retention sweep"
 TASK_NAME = "retention.enforce"

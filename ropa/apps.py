@@ -8,7 +8,8 @@ class RopaConfig(AppConfig):
     verbose_name = "Register"
 
     def ready(self) -> None:
-        from . import admin_input, admin_widgets
+        from .site import input as admin_input
+        from .site import widgets as admin_widgets
 
         admin_widgets.install()  # a malformed id posted to an admin form is a form error, not a 500
         admin_input.install()  # list filters refuse unusable values; textareas are read with LF line ends

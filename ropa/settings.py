@@ -341,7 +341,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 
 # Content Security Policy (django-csp 4): scripts, frames, fonts and connections from this origin only,
 # never inline script. Styles also allow inline <style> blocks, which Django's own change list and the
-# register's admin pages use. The API's ReDoc page adds what it needs itself (ropa/api/urls.py).
+# register's admin pages use. The API's ReDoc page adds what it needs itself (ropa/api_urls.py).
 _csp = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -3,7 +3,7 @@ in the admin, as the retention sweep's (``retention/beat.py``)."""
 
 from django.conf import settings
 
-from ropa.beat import ensure_cron_entry
+from ropa.kernel.beat import ensure_cron_entry
 
 BEAT_ENTRY_NAME = "subjects.requests_remind: daily data-subject request deadlines"
 TASK_NAME = "subjects.requests_remind"

@@ -9,7 +9,8 @@ of each value where personal-data models must keep field names only, and its sig
 would add per-row signals to record tables, which the retention sweep deliberately avoids. What is
 left to write is small: one table, one registration list, a context for the actor.
 
-Adding a model is one line in ``AUDITED`` below; ``values=False`` keeps field names only; ``controller``
+Adding a model is one ``Audited(...)`` in its app's ``audited`` module (``register``);
+``values=False`` keeps field names only; ``controller``
 names the way to the object's controller, which each event keeps so that a user limited to some
 controllers reads only theirs.
 """
@@ -22,44 +23,9 @@ from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
-
-from retention.models import HOLD_CONTROLLER_PATHS
+from django.utils.module_loading import autodiscover_modules
 
 from .models import AuditAction
-
-
-def _hold_verb(created: bool, changed: list[str], instance) -> str:
-    if created:
-        return AuditAction.HOLD_PLACED
-    return AuditAction.HOLD_RELEASED if "released_at" in changed and instance.released_at else AuditAction.UPDATE
-
-
-def _token_verb(created: bool, changed: list[str], instance) -> str:
-    if created:
-        return AuditAction.TOKEN_ISSUED
-    return AuditAction.TOKEN_REVOKED if "revoked_at" in changed and instance.revoked_at else AuditAction.UPDATE
-
-
-def _run_verb(created: bool, changed: list[str], instance) -> str | None:
-    if created:
-        return AuditAction.CREATE
-    if "status" not in changed:
-        return None  # progress of a running sweep: its counts are the run's own evidence
-    erased = (instance.anonymised or 0) + (instance.deleted or 0)
-    return AuditAction.ERASURE if erased and not instance.dry_run else AuditAction.UPDATE
-
-
-def _decision_verb(created: bool, changed: list[str], instance) -> str:
-    # Erasing by decision is an erasure; a hold decided in the queue is also the hold's own "hold placed".
-    if created and instance.decision == "erase":
-        return AuditAction.ERASURE
-    return AuditAction.CREATE if created else AuditAction.UPDATE
-
-
-def _token_controller(token) -> int | None:
-    # A system token has one controller; an auditor token of several (or of all) belongs to none alone.
-    ids = token.controller_ids_cache or []
-    return ids[0] if len(ids) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -84,59 +50,15 @@ class Audited:
     controller: tuple[str, ...] | Callable = ()
 
 
-_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
-AUDITED: tuple[Audited, ...] = (
-    Audited("processing.Controller", ignore=_TIMESTAMPS, controller=("pk",)),
-    Audited("processing.Recipient", ignore=_TIMESTAMPS, controller=("controller",)),
-    Audited("processing.DataSubjectCategory"),
-    Audited("processing.DataCategory"),
-    Audited("processing.SecurityMeasure"),
-    Audited("processing.ProcessingActivity", ignore=_TIMESTAMPS, controller=("controller",)),
-    Audited("processing.Purpose", controller=("activity__controller",)),
-    Audited("processing.Source", controller=("activity__controller",)),
-    # The loader's digests of what it loaded: bookkeeping written set-based, so it makes no events; the
-    # entries it describes are audited above.
-    Audited("processing.LoadedEntry", values=frozenset()),
-    Audited("retention.RetentionRule", controller=("activity__controller",)),
-    # A hold's reasons are free text that may name a person: names only for those two.
-    Audited(
-        "retention.LegalHold",
-        values=frozenset({"subject", "record", "activity", "controller", "placed_by", "placed_at"})
-        | frozenset({"released_by", "released_at"}),
-        show=False,
-        verb=_hold_verb,
-        controller=HOLD_CONTROLLER_PATHS,
-    ),
-    # A run keeps no values here (its counts are on the run itself; error texts could quote data).
-    Audited(
-        "retention.RetentionRun",
-        values=frozenset(),
-        verb=_run_verb,
-        ignore=frozenset({"heartbeat_at"}),
-        controller=("controller",),
-    ),
-    # Requests and consents concern a person: which fields changed, never what they hold.
-    Audited("subjects.DataSubjectRequest", values=False, show=False, controller=("controller",)),
-    Audited("subjects.ConsentRecord", values=False, show=False, controller=("subject__controller",)),
-    # The DPO's decision on a flagged record: ids, the decision, its day; the reason is free text, names only.
-    Audited(
-        "subjects.ReviewDecision",
-        values=frozenset({"record", "activity", "decision", "kept_until", "run_id", "hold_id", "decided_by"})
-        | frozenset({"decided_at"}),
-        show=False,
-        verb=_decision_verb,
-        controller=("activity__controller",),
-    ),
-    Audited(
-        "api.ApiToken",
-        values=frozenset({"name", "role", "source_system", "expiry", "user", "issued_by", "revoked_at", "revoked_by"}),
-        ignore=frozenset({"digest", "token_key", "last_used_at", "controller_ids_cache"}),
-        verb=_token_verb,
-        id_field="token_key",
-        controller=_token_controller,
-    ),
-)
+AUDITED: list[Audited] = []
+
+
+def register(*specs: Audited) -> None:
+    """Audit these models: each app declares its own in its ``audited`` module, found at start-up."""
+    AUDITED.extend(specs)
+
 
 _by_model: dict[type, Audited] = {}
 
@@ -277,6 +199,7 @@ _m2m_handlers = []  # signals hold receivers weakly
 
 
 def connect_all() -> None:
+    autodiscover_modules("audited")
     for spec in AUDITED:
         model = apps.get_model(spec.label)
         _by_model[model] = spec

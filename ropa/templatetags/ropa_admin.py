@@ -2,7 +2,7 @@
 
 from django import template
 
-from ropa.dashboard import dashboard as build_dashboard
+from ropa.site.dashboard import dashboard as build_dashboard
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from ropa.exports import FORMATS
+from ropa.register import FORMATS
 
 pytestmark = pytest.mark.django_db
 

@@ -83,7 +83,7 @@ def test_every_date_input_of_the_api_is_strict(world):
 def _serializer_classes():
     """Every serializer class of the project: the API's, the register file's, wherever they are defined."""
     get_resolver().url_patterns  # imports every view, and with them every serializer  # noqa: B018
-    import ropa.register_file  # noqa: F401
+    import ropa.register.importer  # noqa: F401
 
     return {
         candidate

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from processing.models import ProcessingActivity
 from retention.models import RetentionRule
-from ropa.register_file import RegisterFileError, load
+from ropa.register.importer import RegisterFileError, load
 from subjects.models import PersonalDataRecord
 from tests.api.conftest import World
 from tests.factories import ControllerFactory, RetentionRuleFactory

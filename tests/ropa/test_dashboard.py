@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from processing.choices import ActivityStatus
 from retention.models import LegalHold, RetentionRun, Tombstone
 from retention.services import legal_hold_place, record_register, retention_enforce
-from ropa.dashboard import FIGURES, Context, dashboard, due_per_month
+from ropa.site.dashboard import FIGURES, Context, dashboard, due_per_month
 from subjects.choices import RecordStatus, RequestStatus
 from subjects.models import DataSubjectRequest, PersonalDataRecord
 from subjects.services import dsr_receive

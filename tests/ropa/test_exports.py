@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from processing.models import Controller, ProcessingActivity
 from retention.models import RetentionRule
-from ropa.exports import ExportError, export_register, register_document
-from ropa.exports.columns import REGISTER_COLUMNS
-from ropa.exports.completeness import activity_gaps
-from ropa.exports.snapshot import register_snapshot
+from ropa.register import ExportError, export_register, register_document
+from ropa.register.columns import REGISTER_COLUMNS
+from ropa.register.completeness import activity_gaps
+from ropa.register.snapshot import register_snapshot
 from tests.factories import (
     ControllerFactory,
     DataCategoryFactory,
@@ -373,7 +373,7 @@ def test_completeness_names_what_article_30_requires_and_is_missing():
     assert [g.detail for g in activity_gaps(gaps["Q-001"])] == [unsafe.name]
     assert codes["PROC"] == ["client", "purposes", "security_measures"]
     assert bare.pk and processor.pk
-    from ropa.exports.completeness import controller_gaps
+    from ropa.register.completeness import controller_gaps
 
     assert [g.code for g in controller_gaps(controller)] == ["controller_contact"]
 

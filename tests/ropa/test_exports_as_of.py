@@ -18,8 +18,8 @@ from django.db.models import Max
 
 from processing.choices import ActivityStatus
 from processing.services import processing_activity_end
-from ropa.exports import ExportError, export_register, register_document
-from ropa.exports.columns import REGISTER_COLUMNS
+from ropa.register import ExportError, export_register, register_document
+from ropa.register.columns import REGISTER_COLUMNS
 from tests.factories import (
     ControllerFactory,
     DataCategoryFactory,

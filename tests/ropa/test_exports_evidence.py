@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from retention.models import Tombstone
 from retention.services import legal_hold_place, record_register, retention_enforce
-from ropa.exports import export_register
-from ropa.exports.evidence import EVIDENCE_COLUMNS, attach_evidence, chain_status
-from ropa.exports.snapshot import register_snapshot
+from ropa.register import export_register
+from ropa.register.evidence import EVIDENCE_COLUMNS, attach_evidence, chain_status
+from ropa.register.snapshot import register_snapshot
 from tests.factories import (
     DataCategoryFactory,
     DataSubjectFactory,

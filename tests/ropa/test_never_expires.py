@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from retention.services import record_register, rule_changed
-from ropa.dashboard import FIGURES, dashboard
+from ropa.site.dashboard import FIGURES, dashboard
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import DataCategoryFactory, DataSubjectFactory, ProcessingActivityFactory, RetentionRuleFactory

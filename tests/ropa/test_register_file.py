@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from processing.models import Controller, ProcessingActivity, Purpose
 from retention.models import RetentionRule
-from ropa.register_file import RegisterFileError, load, parse
+from ropa.register.importer import RegisterFileError, load, parse
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from processing.models import DataCategory, ProcessingActivity
 from retention.models import RetentionRule
 from retention.services import record_register
 from ropa.audit.models import AuditEvent
-from ropa.register_file import RegisterFileError, load
+from ropa.register.importer import RegisterFileError, load
 from subjects.models import PersonalDataRecord
 from tests.factories import DataSubjectFactory
 from tests.ropa.test_register_file import GOOD, write  # noqa: F401 - the fixture

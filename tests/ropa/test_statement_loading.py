@@ -17,7 +17,7 @@ from django.urls import reverse
 from processing.models import Controller, DataCategory, LoadedEntry, ProcessingActivity, Recipient
 from retention.models import RetentionRule
 from ropa.api.services import api_token_issue
-from ropa.register_file import load
+from ropa.register.importer import load
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.django_db

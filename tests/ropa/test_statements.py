@@ -14,7 +14,7 @@ from processing.models import Controller, ProcessingActivity, Purpose, Source
 from retention.engine import TRIGGER_DATE_FIELDS, RuleTerms, applicable_rules, expires_at
 from retention.models import RetentionRule
 from ropa.api.services import api_token_issue
-from ropa.register_file import SOURCE_TEXTS_DIR, STATEMENTS_DIR, statement_files
+from ropa.register.importer import SOURCE_TEXTS_DIR, STATEMENTS_DIR, statement_files
 from subjects.models import ConsentRecord, PersonalDataRecord
 from tests.api.conftest import Api
 

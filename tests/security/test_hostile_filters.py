@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 from django.urls import get_resolver, reverse
 
-from ropa.api.urls import router
+from ropa.api_urls import router
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_a_nul_character_in_an_admin_filter_is_refused_on_every_database(dpo_cli
 
 
 def test_every_registered_admin_uses_the_guarded_change_list(rf, dpo):
-    from ropa.admin_input import GuardedChangeList
+    from ropa.site.input import GuardedChangeList
 
     get_resolver().url_patterns  # noqa: B018
     request = rf.get("/")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.exports import FORMATS, LANGUAGES, ExportError, export_register
+from ropa.register import FORMATS, LANGUAGES, ExportError, export_register
 
 
 class Command(BaseCommand):

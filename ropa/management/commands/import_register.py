@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.register_file import RegisterFileError, load
+from ropa.register.importer import RegisterFileError, load
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ touches the DPO's work.
 from django.core.management.base import BaseCommand, CommandError
 
 from processing.models import Controller
-from ropa.register_file import RegisterFileError, load, statement_files
+from ropa.register.importer import RegisterFileError, load, statement_files
 
 from .import_register import _describe
 

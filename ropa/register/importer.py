@@ -51,7 +51,7 @@ from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
 
 FORMAT = "ropa-file/1"
 DEFAULT_GRACE_DAYS = 30
-STATEMENTS_DIR = Path(__file__).resolve().parent.parent / "processing" / "statements"
+STATEMENTS_DIR = Path(__file__).resolve().parents[2] / "processing" / "statements"
 SOURCE_TEXTS_DIR = STATEMENTS_DIR / "sources"
 
 

@@ -28,9 +28,9 @@ from processing.models import Controller, ProcessingActivity
 from retention import engine
 from retention.models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from ropa.access.scope import scoped
-from ropa.exports.completeness import activity_gaps
-from ropa.exports.evidence import chain_status
-from ropa.exports.snapshot import register_snapshot
+from ropa.register.completeness import activity_gaps
+from ropa.register.evidence import chain_status
+from ropa.register.snapshot import register_snapshot
 from subjects.choices import RecordStatus
 from subjects.models import DataSubjectRequest, PersonalDataRecord
 

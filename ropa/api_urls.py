@@ -7,10 +7,10 @@ from rest_framework import routers
 
 from processing.api.urls import router as register_router
 from retention.api.urls import router as retention_router
+from ropa.api import views
+from ropa.api.throttling import AnonymousRateThrottle
+from ropa.register import api as register_api
 from subjects.api.urls import router as subjects_router
-
-from . import views
-from .throttling import AnonymousRateThrottle
 
 
 class Router(routers.DefaultRouter):
@@ -39,8 +39,8 @@ urlpatterns = [
     path("schema/swagger-ui/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-swagger-ui"),
     path("schema/redoc/", redoc_view, name="api-redoc"),
     path("token/", views.TokenView.as_view(), name="api-token"),
-    path("register/", views.RegisterDocumentView.as_view(), name="api-register"),
-    path("register/export/", views.RegisterExportView.as_view(), name="api-register-export"),
+    path("register/", register_api.RegisterDocumentView.as_view(), name="api-register"),
+    path("register/export/", register_api.RegisterExportView.as_view(), name="api-register-export"),
     path("", include(router.urls)),
     # Last: every other path that ends in a slash is a JSON 404 (one without goes on to APPEND_SLASH).
     re_path(r"^(?P<path>.*/)$", views.not_found),

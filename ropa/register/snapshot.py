@@ -62,7 +62,7 @@ class ActivityEntry:
     retention: list[RetentionItem]
     sources: list[Source]
     replaced_by: ProcessingActivity | None = None
-    evidence: object = None  # ropa.exports.evidence.ActivityEvidence, when asked for
+    evidence: object = None  # ropa.register.evidence.ActivityEvidence, when asked for
 
 
 @dataclass
