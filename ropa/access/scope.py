@@ -1,5 +1,6 @@
 """Which controllers a user may see: one answer that every admin list, page and view applies."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 DPO_CHANGE_PERMISSION = "subjects.change_personaldatarecord"
@@ -49,12 +50,12 @@ def users_within_q(user) -> Q | None:
     ids = visible_controller_ids(user)
     if ids is None:
         return None
-    from ropa.api.models import ApiToken
-
     from .models import ControllerAccess
 
+    # The tokens through their users (``auth_token_set``): the API's tokens are a tier above the scopes.
+    tokens = get_user_model().objects.filter(auth_token_set__isnull=False)
     by_token, beyond = set(), set()
-    for user_id, controllers in ApiToken.objects.values_list("user_id", "controller_ids_cache").iterator():
+    for user_id, controllers in tokens.values_list("pk", "auth_token_set__controller_ids_cache").iterator():
         (by_token if controllers and ids.issuperset(controllers) else beyond).add(user_id)
     rows_beyond = ControllerAccess.controllers.through.objects.exclude(controller_id__in=ids)
     return (

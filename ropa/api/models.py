@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken, AuthTokenManager
 
 from processing.models import Controller
+from ropa.audit.context import Actor
 
 from .roles import Role
 
@@ -88,6 +89,11 @@ class ApiToken(AbstractAuthToken):
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
         indexes = [models.Index(fields=["role", "source_system"], name="api_token_scope_idx")]
+
+    def audit_actor(self) -> Actor:
+        """Who acts in the audit trail when a request carries this token."""
+        label = f"token {self.token_key} {self.name} ({self.role})"[:200]
+        return Actor(label=label, user=self.user, token_key=self.token_key)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"

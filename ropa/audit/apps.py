@@ -10,9 +10,9 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_postrun, task_prerun
 
-        from . import context, registry
+        from . import context, signals
 
-        registry.connect_all()
+        signals.connect_all()
         # A Celery task acts as "task:NAME" (e.g. task:retention.enforce).
         task_prerun.connect(context.task_started, dispatch_uid="audit:task_prerun", weak=False)
         task_postrun.connect(context.task_finished, dispatch_uid="audit:task_postrun", weak=False)

@@ -25,12 +25,9 @@ class AuditEventQuerySet(models.QuerySet):
     def since(self, start):
         return self.filter(at__gte=start)
 
-    def visible_to(self, user):
-        """The events ``user`` may read: those about objects of the user's controllers; events about no
-        single controller only when the user is not limited (``ropa.access.scope``)."""
-        from ropa.access.scope import visible_controller_ids
-
-        ids = visible_controller_ids(user)
+    def about_controllers(self, ids: set[int] | None):
+        """The events a reader limited to the controllers ``ids`` may read: those about objects of those
+        controllers; events about no single controller only when the reader is not limited (``None``)."""
         return self if ids is None else self.filter(controller_id__in=ids)
 
 

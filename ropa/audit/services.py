@@ -1,10 +1,11 @@
-"""Writing audit events. Saves and deletes of audited models arrive here through ``registry``; code that
+"""Writing audit events. Saves and deletes of audited models (``registry``) arrive here through ``signals``; code that
 does something else worth recording (an erasure, a request answered) calls ``audit_log`` itself."""
 
 from django.utils import timezone
 
 from .context import Actor, current_actor
 from .models import AuditEvent
+from .registry import controller_of
 
 
 def audit_log(
@@ -22,8 +23,6 @@ def audit_log(
     """Write one event. ``obj`` gives type, id, controller (``registry.controller_of``) and (unless
     ``object_repr`` is given) ``str(obj)``; pass ``object_repr`` for anything whose text may hold personal
     data. Runs in the caller's transaction, so an event is kept exactly when what it records is."""
-    from .registry import controller_of
-
     actor = actor or current_actor()
     controller_id = None
     if obj is not None:

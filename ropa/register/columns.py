@@ -21,8 +21,9 @@ from processing.models import Controller
 
 from . import labels as L
 from .completeness import Gap, activity_gaps
+from .entries import ActivityEntry
 from .labels import Labels, say
-from .snapshot import ActivityEntry, RegisterSnapshot
+from .snapshot import RegisterSnapshot
 
 Value = str | dt.date | list[str] | None
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from processing.choices import EEA_COUNTRIES, ActivityRole, LegalBasis
 
+from .entries import ActivityEntry
 from .labels import Labels, say
-from .snapshot import ActivityEntry
 
 
 @dataclass(frozen=True)

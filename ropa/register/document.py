@@ -18,7 +18,8 @@ from typing import IO
 from processing.models import Controller
 
 from .columns import retention_lines
-from .snapshot import ActivityEntry, RegisterSnapshot
+from .entries import ActivityEntry
+from .snapshot import RegisterSnapshot
 
 FORMAT = "ropa-register/1"
 

@@ -18,8 +18,8 @@ from retention.models import RetentionRule, RetentionRun, Tombstone
 from retention.selectors import tombstone_chain, tombstone_chain_problems
 
 from . import labels as L
+from .entries import BATCH_SIZE, ActivityEntry
 from .labels import Labels, say
-from .snapshot import BATCH_SIZE, ActivityEntry
 
 RUNS_PER_ACTIVITY = 5
 

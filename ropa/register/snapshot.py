@@ -33,36 +33,12 @@ from processing.models import (
 from retention.models import RetentionRule
 from ropa.kernel.dates import NotADayError, parse_day
 
-BATCH_SIZE = 200
+from .entries import BATCH_SIZE, ActivityEntry, RetentionItem
+from .evidence import attach_evidence, chain_status
 
 
 class ExportError(ValueError):
     """An export that cannot be made as asked (unknown controller, format, language or date)."""
-
-
-@dataclass
-class RetentionItem:
-    """A retention rule with the data category it is narrowed to (as of the snapshot's date)."""
-
-    rule: RetentionRule
-    data_category: DataCategory | None
-
-
-@dataclass
-class ActivityEntry:
-    """One register entry with every relation resolved: what every export format reads."""
-
-    controller: Controller
-    activity: ProcessingActivity
-    purposes: list[Purpose]
-    data_subject_categories: list[DataSubjectCategory]
-    data_categories: list[DataCategory]
-    recipients: list[Recipient]
-    security_measures: list[SecurityMeasure]
-    retention: list[RetentionItem]
-    sources: list[Source]
-    replaced_by: ProcessingActivity | None = None
-    evidence: object = None  # ropa.register.evidence.ActivityEvidence, when asked for
 
 
 @dataclass
@@ -259,8 +235,6 @@ class RegisterSnapshot:
         entries = self._source.activities(controller)
         if not self.with_evidence:
             return entries
-        from .evidence import attach_evidence
-
         return attach_evidence(entries, moment=self.moment, chain=self.chain)
 
     def vocabularies(self) -> Vocabularies:
@@ -270,8 +244,6 @@ class RegisterSnapshot:
     def chain(self):
         """The erasure-evidence chain, walked once per export (``evidence.ChainStatus``)."""
         if self._chain is None:
-            from .evidence import chain_status
-
             self._chain = chain_status()
         return self._chain
 

@@ -15,11 +15,10 @@ from allauth.socialaccount.models import SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django.contrib import admin
 
+from ropa.access.scope import users_within_q, visible_controller_ids
+from ropa.access.sessions import audit_sessions_ended, sessions_end
 from ropa.audit.models import AuditAction
 from ropa.audit.services import audit_log
-
-from .scope import users_within_q, visible_controller_ids
-from .sessions import audit_sessions_ended, sessions_end
 
 admin.site.unregister(SocialApp)
 admin.site.unregister(SocialToken)

@@ -1,6 +1,6 @@
 """The audit trail in the admin: read-only for everyone, superusers included; filter and export as CSV.
 
-A user limited to some controllers reads only the events about their objects (``AuditEvent.visible_to``):
+A user limited to some controllers reads only the events about their objects (``AuditEvent.about_controllers``):
 the list, each event's page, the filters' choices and the export all start from ``get_queryset``."""
 
 import io
@@ -10,8 +10,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .exports import write_csv
-from .models import AuditEvent
+from ropa.access.scope import visible_controller_ids
+from ropa.audit.exports import write_csv
+from ropa.audit.models import AuditEvent
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -51,7 +52,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return super().get_queryset(request).about_controllers(visible_controller_ids(request.user))
 
     @admin.display(description=_("changed fields"))
     def changed(self, obj):

@@ -15,11 +15,10 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
+from ropa.access.models import ControllerAccess, UserProfile
+from ropa.access.scope import users_within_q, visible_controller_ids
+from ropa.access.sessions import end_sessions_of_selected_users
 from ropa.api.models import ApiToken
-
-from .models import ControllerAccess, UserProfile
-from .scope import users_within_q, visible_controller_ids
-from .sessions import end_sessions_of_selected_users
 
 User = get_user_model()
 
@@ -141,4 +140,3 @@ admin.site.register(User, RegisterUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RegisterGroupAdmin)
 
-from . import allauth_admin  # noqa: E402, F401 - narrows django-allauth's own admin pages (registered before)
