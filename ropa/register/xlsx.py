@@ -115,7 +115,39 @@ class _Sheet:
 
 
 def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> int:
-    """Write the workbook to ``out``; return the number of activities."""
+    """Write the workbook to ``out``; return the number of activities.
+
+    The sheets in the Belgian DPA model's order: the controller(s), the register, then (filled row by row
+    beside the register, in one pass over the activities) completeness and the retention evidence, and the
+    lists of allowed values."""
+    workbook = _workbook(snapshot, out, language=language)
+    f = _Formats(workbook)
+    _controller_sheet(workbook, f, snapshot, language=language)
+    register = _register_sheet(workbook, f, language=language)
+    completeness = _completeness_sheet(workbook, f, language=language)
+    evidence = _evidence_sheet(workbook, f, snapshot, language=language) if snapshot.with_evidence else None
+    count = 0
+    for row in register_rows(snapshot, language=language):
+        count += 1
+        register.write(list(row.values))
+        head = [
+            row.entry.controller.name,
+            row.entry.activity.reference,
+            row.entry.activity.localized(language=language),
+        ]
+        _completeness_row(completeness, f, row, head, language=language)
+        if evidence is not None:
+            _evidence_rows(evidence, row, head, language=language)
+    for sheet in (register, completeness, evidence):
+        if sheet is not None:
+            sheet.finish_table()
+    _lists_sheet(workbook, f, snapshot, language=language)
+    workbook.close()
+    return count
+
+
+def _workbook(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> xlsxwriter.Workbook:
+    # Streamed (constant memory), and every cell a string as written: no formula, number or link guessed.
     workbook = xlsxwriter.Workbook(
         out,
         {
@@ -132,9 +164,11 @@ def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> 
             "comments": f"ropa export, {snapshot.generated_at.isoformat(timespec='seconds')}",
         }
     )
-    f = _Formats(workbook)
+    return workbook
 
-    # 1. The controller(s): one column each, the fields down the side, as the model's first sheet.
+
+def _controller_sheet(workbook, f: _Formats, snapshot: RegisterSnapshot, *, language: str) -> None:
+    """The controller(s): one column each, the fields down the side, as the model's first sheet."""
     ident = _Sheet(workbook, say(L.SHEETS["controller"], language), f, [34] + [44] * len(snapshot.controllers))
     ident.write([say(L.WORDS["title"], language)], fmt=f.title, height=22)
     ident.write([say(L.WORDS["subtitle"], language)], fmt=f.note, height=14)
@@ -152,18 +186,25 @@ def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> 
     ident.ws.set_paper(9)
     ident.ws.fit_to_pages(1, 0)
 
-    # 2. The register.
-    widths = [column.width for column in REGISTER_COLUMNS]
-    register = _Sheet(
-        workbook, say(L.SHEETS["register"], language), f, widths, [column.sizes_row for column in REGISTER_COLUMNS]
-    )
+
+def _column_groups() -> list[tuple[str, int, int]]:
+    """The register's column groups as (group, first column, last column), in order."""
     groups: list[tuple[str, int, int]] = []
     for col, column in enumerate(REGISTER_COLUMNS):
         if groups and groups[-1][0] == column.group:
             groups[-1] = (column.group, groups[-1][1], col)
         else:
             groups.append((column.group, col, col))
-    for group, first, last in groups:
+    return groups
+
+
+def _register_sheet(workbook, f: _Formats, *, language: str) -> _Sheet:
+    """The register: a row of column groups above the headings, each heading with its article."""
+    widths = [column.width for column in REGISTER_COLUMNS]
+    register = _Sheet(
+        workbook, say(L.SHEETS["register"], language), f, widths, [column.sizes_row for column in REGISTER_COLUMNS]
+    )
+    for group, first, last in _column_groups():
         register.ws.write_string(0, first, say(GROUPS[group], language), f.group)
         for blank in range(first + 1, last + 1):
             register.ws.write_blank(0, blank, None, f.group)
@@ -176,8 +217,10 @@ def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> 
         if column.article:
             required = " (required)" if column.mandatory else ""
             register.ws.write_comment(1, index, f"Art. {column.article} GDPR{required}", {"x_scale": 1.2})
+    return register
 
-    # 3. Completeness, 4. retention evidence: filled row by row beside the register.
+
+def _completeness_sheet(workbook, f: _Formats, *, language: str) -> _Sheet:
     completeness = _Sheet(workbook, say(L.SHEETS["completeness"], language), f, [30, 10, 34, 11, 60, 16])
     completeness.table_header(
         [
@@ -189,100 +232,97 @@ def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> 
             say({"en": "GDPR", "nl": "AVG", "fr": "RGPD"}, language),
         ]
     )
-    evidence = None
-    if snapshot.with_evidence:
-        evidence = _Sheet(
-            workbook,
-            say(L.SHEETS["evidence"], language),
-            f,
-            [30, 10, 30] + [column.width for column in EVIDENCE_COLUMNS],
-        )
-        summary = chain_summary(snapshot.chain, language=language)
-        evidence.write([summary], fmt=f.note, height=14)
-        evidence.table_header(
-            [heading("controller", language), heading("reference", language), heading("name", language)]
-            + [say(column.heading, language) for column in EVIDENCE_COLUMNS]
+    return completeness
+
+
+def _completeness_row(completeness: _Sheet, f: _Formats, row, head: list[str], *, language: str) -> None:
+    status = L.choice(L.STATUS, row.entry.activity.status, language)
+    if row.gaps:
+        missing = [gap.text(language) for gap in row.gaps]
+        articles = sorted({f"Art. {gap.article}" for gap in row.gaps})
+        completeness.write([*head, status, missing, ", ".join(articles)], formats=[f.cell] * 4 + [f.gap, f.cell])
+    else:
+        completeness.write(
+            [*head, status, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
         )
 
-    count = 0
-    for row in register_rows(snapshot, language=language):
-        count += 1
-        register.write(list(row.values))
-        activity = row.entry.activity
-        head = [row.entry.controller.name, activity.reference, activity.localized(language=language)]
-        status = L.choice(L.STATUS, activity.status, language)
-        if row.gaps:
-            missing = [gap.text(language) for gap in row.gaps]
-            articles = sorted({f"Art. {gap.article}" for gap in row.gaps})
-            completeness.write(
-                [*head, status, missing, ", ".join(articles)],
-                formats=[f.cell] * 4 + [f.gap, f.cell],
-            )
-        else:
-            completeness.write(
-                [*head, status, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
-            )
-        if evidence is not None:
-            runs = evidence_rows(row.entry, language=language)
-            for values in runs:
-                evidence.write([*head, *values])
-            if not runs:
-                evidence.write([*head, say(L.WORDS["no_runs"], language)] + [""] * (len(EVIDENCE_COLUMNS) - 1))
-    register.finish_table()
-    completeness.finish_table()
-    if evidence is not None:
-        evidence.finish_table()
 
-    # 5. The lists of allowed values: the GDPR's codes and the register's own vocabularies.
+def _evidence_sheet(workbook, f: _Formats, snapshot: RegisterSnapshot, *, language: str) -> _Sheet:
+    evidence = _Sheet(
+        workbook,
+        say(L.SHEETS["evidence"], language),
+        f,
+        [30, 10, 30] + [column.width for column in EVIDENCE_COLUMNS],
+    )
+    summary = chain_summary(snapshot.chain, language=language)
+    evidence.write([summary], fmt=f.note, height=14)
+    evidence.table_header(
+        [heading("controller", language), heading("reference", language), heading("name", language)]
+        + [say(column.heading, language) for column in EVIDENCE_COLUMNS]
+    )
+    return evidence
+
+
+def _evidence_rows(evidence: _Sheet, row, head: list[str], *, language: str) -> None:
+    runs = evidence_rows(row.entry, language=language)
+    for values in runs:
+        evidence.write([*head, *values])
+    if not runs:
+        evidence.write([*head, say(L.WORDS["no_runs"], language)] + [""] * (len(EVIDENCE_COLUMNS) - 1))
+
+
+def _choices(labels: dict, language: str) -> list[str]:
+    return [say(v, language) for v in labels.values()]
+
+
+def _value_lists(snapshot: RegisterSnapshot, *, language: str) -> list[tuple[object, list[str]]]:
+    """The lists of allowed values: the GDPR's codes and the register's own vocabularies (as of the date)."""
     vocabularies = snapshot.vocabularies()
-    lists = [
-        (COLUMN["legal_basis"].heading, [say(v, language) for v in L.LEGAL_BASIS.values()]),
-        (L.WORDS["art9_condition"], [say(v, language) for v in L.ART9_CONDITION.values()]),
-        (COLUMN["processing_type"].heading, [say(v, language) for v in L.PROCESSING_TYPE.values()]),
-        (
-            COLUMN["gdpr_data_categories"].heading,
-            [
-                c.localized(language=language)
-                + (f" ({say(L.WORDS['art9'], language)})" if c.special_category else "")
-                + (f" ({say(L.WORDS['art10'], language)})" if c.criminal else "")
-                for c in vocabularies.data_categories
-            ],
-        ),
+    data_categories = [
+        c.localized(language=language)
+        + (f" ({say(L.WORDS['art9'], language)})" if c.special_category else "")
+        + (f" ({say(L.WORDS['art10'], language)})" if c.criminal else "")
+        for c in vocabularies.data_categories
+    ]
+    measures = [
+        f"{m.localized(language=language)} ({L.choice(L.MEASURE_KIND, m.kind, language)})"
+        for m in vocabularies.security_measures
+    ]
+    return [
+        (COLUMN["legal_basis"].heading, _choices(L.LEGAL_BASIS, language)),
+        (L.WORDS["art9_condition"], _choices(L.ART9_CONDITION, language)),
+        (COLUMN["processing_type"].heading, _choices(L.PROCESSING_TYPE, language)),
+        (COLUMN["gdpr_data_categories"].heading, data_categories),
         (
             COLUMN["data_subjects"].heading,
             [c.localized(language=language) for c in vocabularies.data_subject_categories],
         ),
         (
             {"en": "Kinds of recipients", "nl": "Soorten ontvangers", "fr": "Types de destinataires"},
-            [say(v, language) for v in L.RECIPIENT_KIND.values()],
+            _choices(L.RECIPIENT_KIND, language),
         ),
-        (COLUMN["safeguards"].heading, [say(v, language) for v in L.SAFEGUARD.values()]),
+        (COLUMN["safeguards"].heading, _choices(L.SAFEGUARD, language)),
         (
             {"en": "Retention starts at", "nl": "Termijn loopt vanaf", "fr": "Le délai court à partir de"},
-            [say(v, language) for v in L.TRIGGER.values()],
+            _choices(L.TRIGGER, language),
         ),
         (
             {"en": "At the end of retention", "nl": "Na afloop van de termijn", "fr": "À l'échéance"},
-            [say(v, language) for v in L.ACTION.values()],
+            _choices(L.ACTION, language),
         ),
-        (
-            COLUMN["security_measures"].heading,
-            [
-                f"{m.localized(language=language)} ({L.choice(L.MEASURE_KIND, m.kind, language)})"
-                for m in vocabularies.security_measures
-            ],
-        ),
-        (COLUMN["status"].heading, [say(v, language) for v in L.STATUS.values()]),
+        (COLUMN["security_measures"].heading, measures),
+        (COLUMN["status"].heading, _choices(L.STATUS, language)),
         (
             {"en": "Missing items", "nl": "Ontbrekende gegevens", "fr": "Éléments manquants"},
-            [say(v, language) for v in GAP_LABELS.values()],
+            _choices(GAP_LABELS, language),
         ),
     ]
+
+
+def _lists_sheet(workbook, f: _Formats, snapshot: RegisterSnapshot, *, language: str) -> None:
+    lists = _value_lists(snapshot, language=language)
     sheet = _Sheet(workbook, say(L.SHEETS["lists"], language), f, [30] * len(lists))
     sheet.table_header([say(title, language) for title, _values in lists])
     for index in range(max(len(values) for _heading, values in lists)):
         sheet.write([values[index] if index < len(values) else "" for _heading, values in lists])
     sheet.finish_table(autofilter=False)
-
-    workbook.close()
-    return count
