@@ -116,48 +116,72 @@ GAP_LABELS: dict[str, Labels] = {
 
 def activity_gaps(entry: ActivityEntry, language: str = "en") -> list[Gap]:
     """What Art. 30(1) (controller) or 30(2) (processor) requires of the entry and it does not hold.
-    ``language`` names the categories and recipients a gap lists."""
-    activity = entry.activity
+    ``language`` names the categories and recipients a gap lists. The checklist, in the register's column
+    order: the client (a processor's), purposes and their bases, subjects and categories, recipients and
+    transfers, retention, security measures."""
+    processor = entry.activity.role == ActivityRole.PROCESSOR
     gaps: list[Gap] = []
-    processor = activity.role == ActivityRole.PROCESSOR
-    if processor and not (activity.client or "").strip():
+    if processor and not (entry.activity.client or "").strip():
         gaps.append(Gap("client", "30(2)(a)"))
     if not entry.purposes:
         gaps.append(Gap("purposes", "30(2)(b)" if processor else "30(1)(b)"))
     if not processor:
-        for number, purpose in enumerate(entry.purposes, start=1):
-            if purpose.legal_basis not in LegalBasis.values:
-                gaps.append(Gap("legal_basis", "6(1)", str(number)))
-            elif purpose.legal_basis == LegalBasis.LEGITIMATE_INTERESTS and not purpose.legitimate_interest.strip():
-                gaps.append(Gap("legitimate_interest", "6(1)(f)", str(number)))
-        special = [c.localized(language=language) for c in entry.data_categories if c.special_category]
-        if special and not activity.art9_condition:
-            gaps.append(Gap("art9_condition", "9(2)", ", ".join(special)))
-        if not entry.data_subject_categories:
-            gaps.append(Gap("data_subjects", "30(1)(c)"))
-        if not entry.data_categories:
-            gaps.append(Gap("data_categories", "30(1)(c)"))
-        if not entry.recipients:
-            gaps.append(Gap("recipients", "30(1)(d)"))
-    transfer_article = "30(2)(c)" if processor else "30(1)(e)"
-    outside = [r for r in entry.recipients if r.inside_eea is False]
-    unsafe = [r.localized(language=language) for r in outside if not r.safeguard]
-    if unsafe:
-        gaps.append(Gap("transfer_safeguard", transfer_article, ", ".join(unsafe)))
-    unnamed = [r.localized(language=language) for r in outside if not r.country]
-    if unnamed:
-        gaps.append(Gap("transfer_country", transfer_article, ", ".join(unnamed)))
-    unknown = [r.localized(language=language) for r in entry.recipients if r.inside_eea is None]
-    if unknown:
-        gaps.append(Gap("transfer_unknown", transfer_article, ", ".join(unknown)))
+        gaps += _basis_gaps(entry, language)
+        gaps += _content_gaps(entry)
+    gaps += _transfer_gaps(entry, "30(2)(c)" if processor else "30(1)(e)", language)
     if not processor:
-        if not entry.retention:
-            gaps.append(Gap("retention", "30(1)(f)"))
-        elif all(not item.rule.duration_value and item.rule.trigger == "relevance_end" for item in entry.retention):
-            gaps.append(Gap("retention_vague", "30(1)(f)"))
+        gaps += _retention_gaps(entry)
     if not entry.security_measures:
         gaps.append(Gap("security_measures", "30(2)(d)" if processor else "30(1)(g)"))
     return gaps
+
+
+def _basis_gaps(entry: ActivityEntry, language: str) -> list[Gap]:
+    """A controller's lawful basis for each purpose (Art. 6), and the Art. 9(2) condition for special data."""
+    gaps = []
+    for number, purpose in enumerate(entry.purposes, start=1):
+        if purpose.legal_basis not in LegalBasis.values:
+            gaps.append(Gap("legal_basis", "6(1)", str(number)))
+        elif purpose.legal_basis == LegalBasis.LEGITIMATE_INTERESTS and not purpose.legitimate_interest.strip():
+            gaps.append(Gap("legitimate_interest", "6(1)(f)", str(number)))
+    special = [c.localized(language=language) for c in entry.data_categories if c.special_category]
+    if special and not entry.activity.art9_condition:
+        gaps.append(Gap("art9_condition", "9(2)", ", ".join(special)))
+    return gaps
+
+
+def _content_gaps(entry: ActivityEntry) -> list[Gap]:
+    """Art. 30(1)(c), (d): whose data, which data, to whom."""
+    required = (
+        ("data_subjects", "30(1)(c)", entry.data_subject_categories),
+        ("data_categories", "30(1)(c)", entry.data_categories),
+        ("recipients", "30(1)(d)", entry.recipients),
+    )
+    return [Gap(code, article) for code, article, held in required if not held]
+
+
+def _transfer_gaps(entry: ActivityEntry, article: str, language: str) -> list[Gap]:
+    """Recipients outside the EEA need a safeguard and a country; a recipient's place must be known."""
+    outside = [r for r in entry.recipients if r.inside_eea is False]
+    listed = (
+        ("transfer_safeguard", [r for r in outside if not r.safeguard]),
+        ("transfer_country", [r for r in outside if not r.country]),
+        ("transfer_unknown", [r for r in entry.recipients if r.inside_eea is None]),
+    )
+    return [
+        Gap(code, article, ", ".join(r.localized(language=language) for r in recipients))
+        for code, recipients in listed
+        if recipients
+    ]
+
+
+def _retention_gaps(entry: ActivityEntry) -> list[Gap]:
+    """Art. 30(1)(f): a retention period, and one that says more than "as long as relevant"."""
+    if not entry.retention:
+        return [Gap("retention", "30(1)(f)")]
+    if all(not item.rule.duration_value and item.rule.trigger == "relevance_end" for item in entry.retention):
+        return [Gap("retention_vague", "30(1)(f)")]
+    return []
 
 
 def controller_gaps(controller) -> list[Gap]:
