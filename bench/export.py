@@ -218,8 +218,8 @@ def measure(fmt: str, controller: str, as_of: str | None) -> dict:
     }
 
 
-def times(large: int, small: int) -> str:
-    return f"{large / small:.0f}x" if small else f"{large} vs {small}"
+def activities_ratio(large: int, small: int) -> str:
+    return f"{large / small:.0f}x the activities" if small else f"{large} vs {small} activities"
 
 
 def main() -> None:
@@ -287,7 +287,7 @@ def main() -> None:
             print(
                 f"  {fmt:<5} peak +{small['peak_growth_mb']:.1f} -> +{large['peak_growth_mb']:.1f} MB"
                 f"  (file {small['file_mb']:.2f} -> {large['file_mb']:.2f} MB,"
-                f" {times(large['activities'], small['activities'])} the activities)"
+                f" {activities_ratio(large['activities'], small['activities'])})"
             )
 
 
