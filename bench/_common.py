@@ -1,6 +1,7 @@
 """What the benchmarks share: their own PostgreSQL databases, production settings for the processes they
 start, and the fast (set-based SQL) seeding of personal-data records for a sweep."""
 
+import argparse
 import datetime as dt
 import os
 import secrets
@@ -9,6 +10,19 @@ from urllib.parse import urlparse, urlunparse
 
 # The moment the seeded data is judged against: a fifth of the records are due then.
 NOW = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def at_least(least: int):
+    """An argparse type: a whole number no smaller than ``least`` (the sizes every bench runs at)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    parse.__name__ = f"number >= {least}"
+    return parse
 
 
 def database_url(name: str) -> str:

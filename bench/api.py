@@ -9,7 +9,8 @@ for the next run). Every figure is measured in this process, through Django's fu
 
 - requests/s for a page of 50 records and a page of 50 activities, API vs bare view (goal >= 0.4);
 - queries per request for page sizes 10, 50 and 200 (goal: independent of the page size);
-- latency of the 10,000th page of records vs the first (goal <= 1.5);
+- latency of the 10,000th page of records (or the deepest full page, below 500,000 records) vs the first
+  (goal <= 1.5);
 - bulk registration through POST /api/v1/records/batch/ in batches of 1,000 (goal >= 5,000 records/s).
 """
 
@@ -37,6 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
+from bench._common import at_least  # noqa: E402
 from processing.models import (  # noqa: E402
     Controller,
     DataCategory,
@@ -157,15 +159,19 @@ def queries(client: Client, url: str, **headers) -> int:
     return len(captured.captured_queries)
 
 
+def ordinal(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
 def cursor_after(record_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([record_id]).encode()).decode()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=300, help="requests per throughput figure")
-    parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 for the registration rate")
+    parser.add_argument("--records", type=at_least(0), default=1_000_000)
+    parser.add_argument("--requests", type=at_least(1), default=300, help="requests per throughput figure")
+    parser.add_argument("--batches", type=at_least(1), default=20, help="batches of 1,000 for the registration rate")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit(
@@ -207,12 +213,16 @@ def main() -> None:
         counts = [queries(client, url.format(size), **headers) for size in (10, 50, 200)]
         print(f"{label:<34}{counts[0]:7d}   {counts[1]:7d}   {counts[2]:8d}")
 
-    # The cursor a client holds after reading 9,999 pages.
+    # The cursor a client holds after reading 9,999 pages, or as many as there are before the last full page.
     ids = PersonalDataRecord.objects.filter(source_system=SOURCE).order_by("id").values_list("id", flat=True)
-    deep_after = ids[PAGE * 9999 - 1]
+    skipped = max(0, min(9999, ids.count() // PAGE - 1))
+    deep_url = f"/api/v1/records/?page_size={PAGE}"
+    if skipped:
+        deep_url += f"&cursor={cursor_after(ids[PAGE * skipped - 1])}"
     first = latency(client, f"/api/v1/records/?page_size={PAGE}", 50, **as_system)
-    deep = latency(client, f"/api/v1/records/?page_size={PAGE}&cursor={cursor_after(deep_after)}", 50, **as_system)
-    print("\nlatency (median of 50)            first page   10,000th page   ratio   goal")
+    deep = latency(client, deep_url, 50, **as_system)
+    deep_label = f"{skipped + 1:,}{ordinal(skipped + 1)} page"
+    print(f"\nlatency (median of 50)            first page   {deep_label:>13}   ratio   goal")
     print(f"  records{'':25}{first * 1000:7.2f} ms   {deep * 1000:10.2f} ms   {deep / first:5.2f}   <= 1.5")
 
     run = int(time.time())

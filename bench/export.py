@@ -31,6 +31,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import at_least  # noqa: E402
+
 GOALS = {"xlsx": 5.0, "pdf": 15.0, "json": 2.0, "csv": 2.0}
 BENCH_DB = "ropa_bench_export"
 
@@ -216,10 +218,14 @@ def measure(fmt: str, controller: str, as_of: str | None) -> dict:
     }
 
 
+def activities_ratio(large: int, small: int) -> str:
+    return f"{large / small:.0f}x the activities" if small else f"{large} vs {small} activities"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--activities", type=int, default=1000)
-    parser.add_argument("--small", type=int, default=250)
+    parser.add_argument("--activities", type=at_least(0), default=1000)
+    parser.add_argument("--small", type=at_least(0), default=250)
     parser.add_argument("--formats", default="xlsx,pdf,csv,json")
     parser.add_argument("--child", choices=["build", "measure"])
     parser.add_argument("--fmt")
@@ -281,7 +287,7 @@ def main() -> None:
             print(
                 f"  {fmt:<5} peak +{small['peak_growth_mb']:.1f} -> +{large['peak_growth_mb']:.1f} MB"
                 f"  (file {small['file_mb']:.2f} -> {large['file_mb']:.2f} MB,"
-                f" {large['activities'] / small['activities']:.0f}x the activities)"
+                f" {activities_ratio(large['activities'], small['activities'])})"
             )
 
 

@@ -289,25 +289,29 @@ def evidence(records: int) -> list[str]:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench._common import NOW, at_least, child_env, recreate
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=12, help="concurrent locust users")
-    parser.add_argument("--seconds", type=int, default=60, help="how long the load runs at most")
-    parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests")
+    parser.add_argument("--records", type=at_least(1), default=100_000, help="at least one: the mix reads one")
+    parser.add_argument("--users", type=at_least(1), default=12, help="concurrent locust users")
+    parser.add_argument("--seconds", type=at_least(1), default=60, help="how long the load runs at most")
+    parser.add_argument("--max-requests", type=at_least(1), default=20_000, help="stop after this many requests")
     parser.add_argument(
         "--reads-only", action="store_true", help="no exports, register documents or registrations: reads alone"
     )
     parser.add_argument("--sweep-after", type=float, default=5, help="seconds into the load the sweep starts")
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per gunicorn worker (the Dockerfile serves 4; 1: sync workers)"
+        "--threads",
+        type=at_least(1),
+        default=4,
+        help="threads per gunicorn worker (the Dockerfile serves 4; 1: sync workers)",
     )
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is dropped and created again).")
-    sys.path.insert(0, str(ROOT))
-    from bench._common import NOW, child_env, recreate
 
     name = url.rsplit("/", 1)[1].split("?")[0]
     env = {

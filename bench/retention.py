@@ -30,7 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import NOW, admin_connection, child_env, database_url, recreate, seed_sweep_data  # noqa: E402
+from bench._common import (  # noqa: E402
+    NOW,
+    admin_connection,
+    at_least,
+    child_env,
+    database_url,
+    recreate,
+    seed_sweep_data,
+)
 
 
 def run_child(mode: str, name: str, batch_size: int) -> dict:
@@ -280,10 +288,10 @@ def outcome(name: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--rows", type=at_least(0), default=100_000)
+    parser.add_argument("--batch-size", type=at_least(1), default=2000)
     parser.add_argument("--db", default="ropa_bench", help="database names start with this (dropped first)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds on fresh copies; the best of each counts")
+    parser.add_argument("--repeat", type=at_least(1), default=3, help="rounds on fresh copies; the best of each counts")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--child", choices=["build", "ours", "baseline"], help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "ropa.access.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
+    "ropa.i18n.middleware.UserLanguageMiddleware",  # a logged-in user's stored language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "ropa.access.middleware.MfaRequiredMiddleware",  # who must have a second factor goes nowhere without it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -139,7 +139,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-FORMAT_MODULE_PATH = ["ropa.formats"]  # English dates as in Europe (day/month, 24 h); nl and fr are Django's
+FORMAT_MODULE_PATH = ["ropa.i18n.formats"]  # English dates as in Europe (day/month, 24 h); nl and fr are Django's
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True

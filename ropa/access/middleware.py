@@ -1,5 +1,4 @@
-"""The user's chosen language, applied whatever the browser asks for; and no page without the second factor for
-whom it is required."""
+"""No page without the second factor for whom it is required."""
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from django.conf import settings
@@ -7,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import urlencode
 
 from .mfa import (
@@ -18,27 +16,6 @@ from .mfa import (
     session_mfa_verified,
     sso_session,
 )
-from .signals import SESSION_KEY
-
-LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
-
-
-class UserLanguageMiddleware:
-    """Applies a logged-in user's chosen language, whatever the browser asks for (after ``LocaleMiddleware``)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        session = getattr(request, "session", None)
-        language = session.get(SESSION_KEY) if session is not None else None
-        if language in LANGUAGE_CODES and getattr(request, "user", None) and request.user.is_authenticated:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
-        response = self.get_response(request)
-        if language in LANGUAGE_CODES:
-            response.headers.setdefault("Content-Language", language)
-        return response
 
 
 class MfaRequiredMiddleware:

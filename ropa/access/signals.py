@@ -1,4 +1,5 @@
-"""At login, the user's stored language becomes the session's (``UserLanguageMiddleware`` applies it)."""
+"""At login, the user's stored language becomes the session's (``ropa.i18n.middleware.UserLanguageMiddleware``
+applies it)."""
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver

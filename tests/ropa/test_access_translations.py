@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import translation
 
-from ropa.access.translations import catalog_problems, compile_all, po_files
+from ropa.i18n.translations import catalog_problems, compile_all, po_files
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,10 @@ Django reads compiled ``.mo`` files. They are committed, and ``manage.py compile
 ``./dev run`` and the Dockerfile) rebuilds them with Babel, a pure-Python library, so that an install
 needs no system tools. ``catalog_problems`` says what is wrong: an entry untranslated or fuzzy, or a
 ``.mo`` that no longer matches its ``.po``.
+
+A ``.mo`` is compared with its ``.po`` by what it answers (context, id and plural -> translation, and the
+plural rule), never by its bytes: another Babel version writes the same catalog in other bytes, and a
+current ``.mo`` is left untouched.
 """
 
 from __future__ import annotations
@@ -33,31 +37,43 @@ def _translated(message) -> bool:
 
 
 def _entries(catalog: Catalog) -> dict:
-    """What a compiled catalog answers: (context, id) -> translation, for the non-fuzzy translated entries."""
+    """What a compiled catalog answers: (context, id) -> translation, for the non-fuzzy translated entries, and
+    the plural rule that picks among the plural forms."""
     def frozen(value):
         return tuple(value) if isinstance(value, list | tuple) else value
 
-    return {
+    entries = {
         (message.context, frozen(message.id)): frozen(message.string)
         for message in catalog
         if message.id and not message.fuzzy and _translated(message)
     }
+    entries[None] = catalog.plural_forms
+    return entries
 
 
-def compile_catalog(path: Path) -> bytes:
+def _current(target: Path, catalog: Catalog) -> bool:
+    """Whether the ``.mo`` file ``target`` exists and answers what ``catalog`` says."""
+    if not target.exists():
+        return False
+    with target.open("rb") as handle:
+        compiled = read_mo(handle)
+    return _entries(compiled) == _entries(catalog)
+
+
+def compile_catalog(catalog: Catalog) -> bytes:
     buffer = io.BytesIO()
-    write_mo(buffer, _read(path), use_fuzzy=False)
+    write_mo(buffer, catalog, use_fuzzy=False)
     return buffer.getvalue()
 
 
 def compile_all() -> list[Path]:
-    """Write every ``.mo`` beside its ``.po``; returns the files written."""
+    """Write every ``.mo`` beside its ``.po`` whose entries are not current; returns the files written."""
     written = []
     for path in po_files():
         target = path.with_suffix(".mo")
-        data = compile_catalog(path)
-        if not target.exists() or target.read_bytes() != data:
-            target.write_bytes(data)
+        catalog = _read(path)
+        if not _current(target, catalog):
+            target.write_bytes(compile_catalog(catalog))
             written.append(target)
     return written
 
@@ -78,8 +94,5 @@ def catalog_problems() -> Iterator[str]:
         target = path.with_suffix(".mo")
         if not target.exists():
             yield f"{target}: missing; run manage.py compile_translations"
-            continue
-        with target.open("rb") as handle:
-            compiled = read_mo(handle)
-        if _entries(compiled) != _entries(catalog):
+        elif not _current(target, catalog):
             yield f"{target}: stale, it differs from {path.name}; run manage.py compile_translations"

@@ -1,8 +1,9 @@
-"""Compile locale/*/LC_MESSAGES/*.po into .mo with Babel (pure Python: no GNU gettext needed)."""
+"""Compile locale/*/LC_MESSAGES/*.po into .mo with Babel (pure Python: no GNU gettext needed); the work is
+``ropa.i18n.translations``'s."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.access.translations import catalog_problems, compile_all
+from ropa.i18n.translations import catalog_problems, compile_all
 
 
 class Command(BaseCommand):
