@@ -23,24 +23,16 @@ import fcntl
 import json
 import logging
 import os
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import models
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from subjects.choices import RecordStatus
-from subjects.models import PersonalDataRecord
-
-from . import engine, selectors
-from .models import ErasureNotice, RetentionRun, Tombstone
-from .services import CHAIN_LOCK_KEY, HOLD_LOCK_KEY, _advisory_xact_lock, record_ref_matches, records_erase
+from . import engine
+from .models import RetentionRun, Tombstone
 
 logger = logging.getLogger(__name__)
 
@@ -144,18 +136,18 @@ def journal_read(path: Path) -> tuple[dict[int, dict], list[dict]]:
 # --- comparing with the database ---------------------------------------------------------------------
 
 
-def _database_head() -> int:
+def chain_head() -> int:
     return Tombstone.objects.aggregate(head=Max("sequence"))["head"] or 0
 
 
-def _disagreement(head: dict | None) -> str | None:
+def disagreement(head: dict | None) -> str | None:
     """Why the database does not (yet) hold the chain up to the journal's last tombstone ``head``."""
     if head is None:
         return None
     stored = Tombstone.objects.filter(sequence=head["sequence"]).values_list("hash", flat=True).first()
     if stored is None:
         return (
-            f"the erasure journal ends at tombstone #{head['sequence']} but the database at #{_database_head()}: "
+            f"the erasure journal ends at tombstone #{head['sequence']} but the database at #{chain_head()}: "
             "the database was restored from a backup; run `manage.py retention_reapply_erasures` before serving"
         )
     if stored != head["hash"]:
@@ -178,7 +170,7 @@ def restore_pending(path: Path | None = None) -> str | None:
         return None
     except (OSError, ValueError) as error:
         return f"cannot read the erasure journal {path}: {error}"
-    return _disagreement(head)
+    return disagreement(head)
 
 
 # --- appending ---------------------------------------------------------------------------------------
@@ -205,7 +197,7 @@ def journal_export(*, path: Path | None = None, also_runs: Iterable[int] = (), c
             handle.write(_line("header", {"format": FORMAT}))
             handle.flush()
         head = _last_tombstone(handle)
-        problem = _disagreement(head)
+        problem = disagreement(head)
         if problem:
             raise RestorePending(problem)
         last, written, runs_written = (head["sequence"] if head else 0), 0, set()
@@ -245,100 +237,3 @@ def journal_export_after_run(*, run: RetentionRun) -> None:
 
 
 # --- re-applying after a restore ---------------------------------------------------------------------
-
-
-@dataclass
-class ReapplyReport:
-    tombstones_restored: int = 0
-    runs_restored: int = 0
-    anonymised: int = 0
-    deleted: int = 0
-    already_erased: int = 0
-    held: int = 0
-    mismatched: int = 0
-    mismatched_ids: tuple[int, ...] = ()
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@transaction.atomic
-def erasures_reapply(*, path: Path | None = None, chunk: int = 2000) -> ReapplyReport:
-    """After a restore from a backup: put back the runs and tombstones the database lacks, then erase again
-    every record the journal says was erased and the database holds again. One transaction; running it twice
-    changes nothing. Records under a legal hold in force, and records whose reference does not match their
-    tombstone, are left and counted."""
-    path = path or journal_path()
-    if path is None:
-        raise JournalError("no erasure journal is configured (ROPA_ERASURE_JOURNAL)")
-    runs, tombstones = journal_read(path)
-    report = ReapplyReport()
-    # No sweep batch, no hold and no chain append while this runs.
-    _advisory_xact_lock(HOLD_LOCK_KEY)
-    _advisory_xact_lock(CHAIN_LOCK_KEY)
-    database_head = _database_head()
-    common = min(database_head, len(tombstones))
-    if common:
-        problem = _disagreement(tombstones[common - 1])
-        if problem:
-            raise JournalError(problem)
-
-    missing = tombstones[database_head:]
-    wanted_runs = {t["run_id"] for t in missing}
-    stored_runs = dict(RetentionRun.objects.filter(pk__in=wanted_runs).values_list("pk", "started_at"))
-    for pk, started_at in stored_runs.items():
-        if started_at != runs[pk]["started_at"]:
-            raise JournalError(f"run #{pk} in the database is not the journal's run #{pk}")
-    restored_runs = [RetentionRun(**runs[pk]) for pk in sorted(wanted_runs - set(stored_runs))]
-    RetentionRun.objects.bulk_create(restored_runs)
-    Tombstone.objects.bulk_create([Tombstone(**t) for t in missing], batch_size=chunk)
-    if restored_runs and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [RetentionRun]):
-                cursor.execute(sql)
-    report.runs_restored, report.tombstones_restored = len(restored_runs), len(missing)
-
-    now, mismatched = timezone.now(), []
-    for start in range(0, len(tombstones), chunk):
-        by_record = {t["record_id"]: t for t in tombstones[start : start + chunk]}
-        back = list(
-            PersonalDataRecord.objects.filter(pk__in=by_record)
-            .exclude(status=RecordStatus.ERASED)
-            .values_list("pk", "source_system", "external_id")
-        )
-        held = set(
-            PersonalDataRecord.objects.filter(selectors.held_q(), pk__in=[pk for pk, _s, _e in back]).values_list(
-                "pk", flat=True
-            )
-        )
-        groups, notices = defaultdict(lambda: defaultdict(list)), []
-        for pk, source_system, external_id in back:
-            tombstone = by_record[pk]
-            if tombstone["record_ref"] and not record_ref_matches(tombstone["record_ref"], source_system, external_id):
-                mismatched.append(pk)
-            elif pk in held:
-                report.held += 1
-            else:
-                groups[tombstone["erased_at"]][tombstone["action"]].append(pk)
-                if tombstone["action"] == "delete":
-                    report.deleted += 1
-                else:
-                    report.anonymised += 1
-                if external_id is not None:
-                    notices.append(
-                        ErasureNotice(
-                            source_system=source_system,
-                            external_id=external_id,
-                            record_id=pk,
-                            action=tombstone["action"],
-                            erased_at=tombstone["erased_at"],
-                        )
-                    )
-        for erased_at, by_action in groups.items():
-            records_erase(by_action=by_action, erased_at=erased_at, now=now)
-        ErasureNotice.objects.bulk_create(notices)
-    report.mismatched, report.mismatched_ids = len(mismatched), tuple(mismatched)
-    report.already_erased = len(tombstones) - report.anonymised - report.deleted - report.held - report.mismatched
-    counts = {name: value for name, value in report.as_dict().items() if name != "mismatched_ids"}
-    logger.info("erasures re-applied from the journal: %s", counts)
-    return report

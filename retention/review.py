@@ -8,7 +8,7 @@ rule erases is erased by the sweep when it ends, unless the DPO holds it; a reco
 - ``flagged_records_release`` (erasing rules): erasure approved now, so the next sweep erases without waiting
   for the rest of the grace period. It only moves ``erase_after`` forward; the sweep still re-checks, under
   its row lock, that the record is flagged, expired, unheld and that its rule erases.
-- ``flagged_records_erase`` (flag-only rules): erase now, through the one eraser (``services._erase_rows``:
+- ``flagged_records_erase`` (flag-only rules): erase now, through the one eraser (``services.erase_rows``:
   tombstone, erasure-feed line, a run of origin ``review``), deleting the record. Refused, under the same
   locks the sweep takes, for a record under a legal hold in force or inside a statutory minimum.
 - ``flagged_records_keep_until`` (flag-only rules): keep until a day; the record leaves the queue (active,
@@ -38,15 +38,11 @@ from subjects.choices import RecordStatus, ReviewDecisionKind
 from subjects.models import PersonalDataRecord, ReviewDecision
 
 from . import engine
+from .journal import journal_export_after_run, restore_pending
+from .locks import HOLD_LOCK_KEY, advisory_xact_lock
 from .models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from .selectors import held_q, retention_time_zone
-from .services import (
-    HOLD_LOCK_KEY,
-    _advisory_xact_lock,
-    _erase_rows,
-    _statutory_keep,
-    legal_hold_place,
-)
+from .services import erase_rows, legal_hold_place, statutory_keep
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +145,6 @@ def flagged_records_erase(*, records, reason: str, actor, now: dt.datetime | Non
     with ``reason``. Through the one eraser (deleted, one tombstone and one feed line each, one run of origin
     ``review`` per controller), under the locks the sweep takes; records under a legal hold in force or
     inside a statutory minimum are refused, as are records not awaiting a decision (see ``REFUSALS``)."""
-    from .journal import journal_export_after_run, restore_pending
-
     now = now or timezone.now()
     reason = _reason(reason, "the record is erased now")
     problem = restore_pending()
@@ -158,7 +152,7 @@ def flagged_records_erase(*, records, reason: str, actor, now: dt.datetime | Non
         # As for a sweep: tombstones made now would collide with the ones the restore must put back.
         raise ValidationError({"records": f"Erasure refused until the restore is complete: {problem}"})
     # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
-    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+    advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
     awaiting, refused = _awaiting(records, now)
     held = set(
         PersonalDataRecord.objects.filter(held_q(), pk__in=[r.pk for r in awaiting]).values_list("pk", flat=True)
@@ -171,7 +165,7 @@ def flagged_records_erase(*, records, reason: str, actor, now: dt.datetime | Non
             continue
         if record.activity_id not in rules:
             rules[record.activity_id] = {r.pk: r for r in RetentionRule.objects.filter(activity_id=record.activity_id)}
-        if _statutory_keep(record, rules[record.activity_id], now=now):
+        if statutory_keep(record, rules[record.activity_id], now=now):
             refused["statutory"].append(record.pk)
             continue
         erasable.append(record)
@@ -193,7 +187,7 @@ def flagged_records_erase(*, records, reason: str, actor, now: dt.datetime | Non
             (r.pk, r.expiry_rule_id, "delete", r.activity_id, r.data_category_id, r.source_system, r.external_id)
             for r in chosen
         ]
-        _erase_rows(rows, run=run, now=now)
+        erase_rows(rows, run=run, now=now)
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for _pk, rule_id, action, *_rest in rows:
             counts[str(rule_id)][action] += 1

@@ -16,7 +16,7 @@ What it guarantees
   grouped query at the end of the run, so once per run; ``skipped_for_hold`` is their sum.
 - A dry run asks the same questions without locks or writes and reports exactly what a real run at the
   same ``now`` would do (flagging, then erasing what a zero grace period makes erasable at once).
-- An erasure request (Art. 17) erases a subject's records through the same eraser (``_erase_rows``), under
+- An erasure request (Art. 17) erases a subject's records through the same eraser (``erase_rows``), under
   the same locks, with the same evidence (a run of origin ``request``, tombstones, feed lines), except the
   records a legal hold in force or a statutory minimum still running keeps (``subject_records_erase``).
 - The DPO's decision to erase a record a flag-only rule flagged (``review.py``) goes through the same eraser
@@ -72,25 +72,15 @@ from subjects.models import (
 
 from . import engine, selectors
 from .expiry import PeriodEnd, expiry_expressions
+from .journal import RestorePending, journal_export_after_run, restore_pending
+from .locks import CHAIN_LOCK_KEY, HOLD_LOCK_KEY, advisory_xact_lock
 from .models import ErasureNotice, LegalHold, RetentionRule, RetentionRun, RunStatus, Tombstone
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL advisory lock keys ("ROPA" + n). Holds: sweeps share, placing a hold is exclusive.
-HOLD_LOCK_KEY = 0x524F5041_0001
-CHAIN_LOCK_KEY = 0x524F5041_0002
-
 DATE_FIELDS = frozenset(engine.TRIGGER_DATE_FIELDS.values())
 # A sweep batch looks at ids (last, last + batch size x this]: bounded reads, few near-empty pages.
 WINDOW_BATCHES = 25
-
-
-def _advisory_xact_lock(key: int, *, shared: bool = False) -> None:
-    """Transaction-scoped lock on PostgreSQL; SQLite serialises writers by itself."""
-    if connection.vendor == "postgresql":
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s)", [key])
 
 
 def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -385,7 +375,7 @@ def record_upsert(
             return RecordRegistration(record, "unchanged")
         if set(changed) & set(HOLD_FROZEN_FIELDS):
             # Shared with the sweep: a hold being placed is seen, none is placed until this move commits.
-            _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+            advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
         refusal = record_change_refusal(record, changed)
         if refusal is not None:
             raise refusal
@@ -800,7 +790,7 @@ def legal_hold_place(
         raise ValidationError("A legal hold covers exactly one subject, record, activity or controller.")
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why erasure is frozen."})
-    _advisory_xact_lock(HOLD_LOCK_KEY)
+    advisory_xact_lock(HOLD_LOCK_KEY)
     hold = LegalHold(**given, reason=reason.strip(), placed_by=actor, placed_at=now or timezone.now())
     hold.full_clean()
     hold.save()
@@ -850,7 +840,7 @@ def records_trigger_date_set(*, records, field: str, day: dt.date, now: dt.datet
     return changed
 
 
-def _statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime) -> str | None:
+def statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime) -> str | None:
     """Why a statutory minimum still keeps ``record`` at ``now`` (its sentence and last day), or None."""
     dates = selectors.record_dates(record)
     tz = selectors.retention_time_zone()
@@ -895,15 +885,13 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     (``subjects_forget``). Returns ``{"erased": [...], "kept": [...], "run": id, "subject": {...}}``, each
     line with ids, category, action or reason (a hold by its id), ``subject`` saying whether its identifiers
     were cleared or what keeps them: never personal data values."""
-    from .journal import journal_export_after_run, restore_pending
-
     now = now or timezone.now()
     problem = restore_pending()
     if problem:
         # As for a sweep: tombstones made now would collide with the ones the restore must put back.
         raise ValidationError({"subject": f"Erasure refused until the restore is complete: {problem}"})
     # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
-    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+    advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
     records = list(
         PersonalDataRecord.objects.select_for_update(of=("self",))
         .filter(subject=subject)
@@ -915,7 +903,7 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
         selectors.record_list_held(PersonalDataRecord.objects.filter(subject=subject)).values_list("pk", flat=True)
     )
     rules_by_activity: dict[int, dict[int, RetentionRule]] = {}
-    erase_rows, erased, kept = [], [], []
+    to_erase, erased, kept = [], [], []
     for record in records:
         line = {
             "record": record.pk,
@@ -932,12 +920,12 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
             rules_by_activity[record.activity_id] = {
                 rule.pk: rule for rule in RetentionRule.objects.filter(activity_id=record.activity_id)
             }
-        statutory = _statutory_keep(record, rules_by_activity[record.activity_id], now=now)
+        statutory = statutory_keep(record, rules_by_activity[record.activity_id], now=now)
         if statutory:
             kept.append({**line, "reason": statutory})
             continue
         action = "anonymise" if record.expiry_rule and record.expiry_rule.action == "anonymise" else "delete"
-        erase_rows.append(
+        to_erase.append(
             (
                 record.pk,
                 record.expiry_rule_id,
@@ -957,7 +945,7 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
         origin=origin,
         status=RunStatus.RUNNING,
     )
-    forgotten = _erase_rows(erase_rows, run=run, now=now) if erase_rows else []
+    forgotten = erase_rows(to_erase, run=run, now=now) if to_erase else []
     if subject.pk not in forgotten:
         # Nothing erased now (all erased before, or none), or the eraser found something still kept.
         forgotten = subjects_forget(subject_ids=[subject.pk], now=now)
@@ -970,20 +958,20 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
             "kept_for": {"records": [line["record"] for line in kept], "legal_holds": list(holds)},
         }
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for _pk, rule_id, action, *_rest in erase_rows:
+    for _pk, rule_id, action, *_rest in to_erase:
         counts[str(rule_id)][action] += 1
     held_records = [record for record in records if record.pk in held_ids]
     for record in held_records:
         # Per deciding rule, as the sweep counts what it left alone (the exports' "kept for a legal hold").
         counts[str(record.expiry_rule_id)]["hold"] += 1
     run.counts = {rule: dict(actions) for rule, actions in sorted(counts.items())}
-    run.anonymised = sum(1 for row in erase_rows if row[2] == "anonymise")
-    run.deleted = sum(1 for row in erase_rows if row[2] == "delete")
+    run.anonymised = sum(1 for row in to_erase if row[2] == "anonymise")
+    run.deleted = sum(1 for row in to_erase if row[2] == "delete")
     run.skipped_for_hold = len(held_records)
     run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
     run.heartbeat_at = run.finished_at
     run.save()
-    if erase_rows:
+    if to_erase:
         transaction.on_commit(lambda: journal_export_after_run(run=run))
     logger.info("erasure request run %s: erased %s, kept %s", run.pk, len(erased), len(kept))
     return {"run": run.pk, "erased": erased, "kept": kept, "subject": subject_line}
@@ -1087,8 +1075,8 @@ def records_erase(
     *, by_action: Mapping[str, list[int]], erased_at: dt.datetime, now: dt.datetime | None = None
 ) -> list[int]:
     """Anonymise or delete the given records, set-based. The one place records are erased: the sweep, an
-    erasure request and the DPO's decision in the review queue (through ``_erase_rows``), and re-erasure after
-    a restore (``journal.erasures_reapply``). Callers lock, check holds and write evidence. The subjects of
+    erasure request and the DPO's decision in the review queue (through ``erase_rows``), and re-erasure after
+    a restore (``reapply.erasures_reapply``). Callers lock, check holds and write evidence. The subjects of
     whom nothing is kept any more then are forgotten in the same transaction (``subjects_forget``); returns
     their ids."""
     erasing = [pk for action in ("anonymise", "delete") for pk in by_action.get(action, ())]
@@ -1119,7 +1107,7 @@ def records_erase(
 # --- the sweep -------------------------------------------------------------------------------------
 
 
-# What erasing a record needs to know of it, in this order (``_erase_rows``).
+# What erasing a record needs to know of it, in this order (``erase_rows``).
 ERASE_COLUMNS = (
     "pk",
     "expiry_rule_id",
@@ -1131,7 +1119,7 @@ ERASE_COLUMNS = (
 )
 
 
-def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> list[int]:
+def erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> list[int]:
     """Erase the records of ``rows`` (``ERASE_COLUMNS``, the action being ``anonymise`` or ``delete``), which
     the caller has locked and re-checked: anonymise or delete them set-based, put the ones with an id in
     their source system's erasure feed, and extend the tombstone chain with one tombstone each, for ``run``.
@@ -1147,7 +1135,7 @@ def _erase_rows(rows: list[tuple], *, run: RetentionRun, now: dt.datetime) -> li
         [(src, ext, pk, action, now) for pk, _rule, action, _act, _cat, src, ext in rows if ext is not None],
     )
     # The chain: one writer at a time, held only for the few statements that extend it.
-    _advisory_xact_lock(CHAIN_LOCK_KEY)
+    advisory_xact_lock(CHAIN_LOCK_KEY)
     head = Tombstone.objects.order_by("-sequence").values_list("sequence", "hash").first()
     sequence, previous = head if head else (0, engine.GENESIS_HASH)
     tombstones = []
@@ -1276,7 +1264,7 @@ class _Sweep:
             counted = self._counted()
             try:
                 with transaction.atomic():
-                    _advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+                    advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
                     page = (
                         candidates.filter(pk__gt=last, pk__lte=window_end)
                         .order_by("pk")
@@ -1326,7 +1314,7 @@ class _Sweep:
         rows = list(page.values_list(*ERASE_COLUMNS)[: self.batch_size])
         if not rows:
             return []
-        _erase_rows(rows, run=self.run, now=self.now)
+        erase_rows(rows, run=self.run, now=self.now)
         for _pk, rule_id, action, *_rest in rows:
             self._count(rule_id, action, 1)
         return [row[0] for row in rows]
@@ -1378,8 +1366,6 @@ def retention_enforce(
     Refuses (``RestorePending``) while the erasure journal is ahead of the database (docs/operations.md)."""
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
-    from .journal import RestorePending, journal_export_after_run, restore_pending
-
     problem = restore_pending()
     if problem:
         # Runs and tombstones made now would collide with the ones the restore must put back.

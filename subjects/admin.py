@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from retention import requests as request_execution
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data
 
@@ -252,7 +253,7 @@ class ConsentRecordAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     def withdraw_consents(self, request, queryset):
         withdrawn, moved = 0, 0
         for consent in queryset.filter(withdrawn_at__isnull=True):
-            _consent, changed = services.consent_withdraw(consent=consent, source="admin", actor=request.user)
+            _consent, changed = request_execution.consent_withdraw(consent=consent, source="admin", actor=request.user)
             withdrawn, moved = withdrawn + 1, moved + len(changed)
         self.message_user(
             request,
@@ -561,7 +562,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         elif action == "extend":
             services.dsr_extend(request=obj, months=data["months"], reason=reason, actor=actor)
         elif action == "complete":
-            services.dsr_complete(
+            request_execution.dsr_complete(
                 request=obj,
                 actor=actor,
                 reason=reason,

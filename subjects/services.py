@@ -2,13 +2,12 @@
 calling in all go through these functions: keyword-only, validated, atomic, and each step of a request
 leaves an event (who, when, why; never a personal data value).
 
-What touches records goes through ``retention.services`` (which imports this app's models, hence the
-imports inside the functions): a withdrawal or an objection sets a trigger date and recomputes the expiry
-(``records_trigger_date_set``), an erasure request erases through the sweep's own eraser
-(``subject_records_erase``), so holds, statutory minima, tombstones and the erasure feed are the same
-whichever path erases.
+What touches records is retention's: withdrawing a consent and completing a request live in
+``retention.requests`` (retention sits above this app), so a withdrawal or an objection recomputes the
+expiry and an erasure request erases through the sweep's own eraser: holds, statutory minima, tombstones
+and the erasure feed are the same whichever path erases.
 
-How the types are executed (``dsr_complete``):
+How the types are executed (``retention.requests.dsr_complete``):
 - access, portability: nothing changes; the package (``selectors.subject_package_zip``) is the answer.
 - erasure: every record of the subject, except those a legal hold or a running statutory minimum keeps;
   when nothing is kept, the subject is forgotten (identifiers and the free text of its consents, requests
@@ -38,7 +37,6 @@ from processing.models import Controller, ProcessingActivity, Purpose
 from . import rules
 from .choices import (
     OPEN_REQUEST_STATUSES,
-    RecordStatus,
     RequestEventKind,
     RequestStatus,
     RequestType,
@@ -67,7 +65,7 @@ def _user(actor):
     return actor if actor is not None and getattr(actor, "pk", None) is not None else None
 
 
-def _aware(value: dt.datetime, field: str) -> dt.datetime:
+def aware(value: dt.datetime, field: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise ValidationError({field: "Give a date and time."})
     if timezone.is_naive(value):
@@ -101,7 +99,7 @@ def consent_record(
 ) -> ConsentRecord:
     """Record that ``subject`` consented to ``purpose`` (which rests on consent, at the subject's controller;
     ``ConsentRecord.clean`` checks both)."""
-    given_at = _aware(given_at, "given_at")
+    given_at = aware(given_at, "given_at")
     if given_at > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationError({"given_at": "Consent cannot be given in the future."})
     if not (source or "").strip():
@@ -122,40 +120,10 @@ def consent_record(
     return consent
 
 
-@transaction.atomic
-def consent_withdraw(
-    *, consent: ConsentRecord, withdrawn_at: dt.datetime | None = None, source: str = "", actor=None
-) -> tuple[ConsentRecord, list[dict]]:
-    """Withdraw a consent (Art. 7(3)): the person's records under the purpose's activity get
-    ``consent_withdrawn_on`` (trigger ``consent_withdrawn``), so their expiry moves and the next sweep takes
-    what has run out. Returns the consent and, per record, its new expiry. Withdrawing twice is refused."""
-    from retention.services import records_trigger_date_set
-
-    now = timezone.now()
-    withdrawn_at = _aware(withdrawn_at, "withdrawn_at") if withdrawn_at is not None else now
-    consent = ConsentRecord.objects.select_for_update().select_related("purpose", "subject").get(pk=consent.pk)
-    if consent.withdrawn_at is not None:
-        raise ValidationError(
-            {"withdrawn_at": f"This consent was already withdrawn on {consent.withdrawn_at:%Y-%m-%d}."}
-        )
-    if withdrawn_at < consent.given_at:
-        raise ValidationError({"withdrawn_at": "Consent cannot be withdrawn before it was given."})
-    if withdrawn_at > now + dt.timedelta(minutes=5):
-        raise ValidationError({"withdrawn_at": "Consent cannot be withdrawn in the future."})
-    consent.withdrawn_at, consent.withdrawal_source = withdrawn_at, (source or "").strip()[:100]
-    consent.full_clean()
-    consent.save(update_fields=["withdrawn_at", "withdrawal_source"])
-    records = PersonalDataRecord.objects.filter(subject=consent.subject, activity_id=consent.purpose.activity_id)
-    day = timezone.localtime(withdrawn_at).date()
-    changed = records_trigger_date_set(records=records, field="consent_withdrawn_on", day=day, now=now)
-    logger.info("consent %s withdrawn; %s record(s) moved", consent.pk, len(changed))
-    return consent, changed
-
-
 # --- data-subject requests ---------------------------------------------------------------------------
 
 
-def _event(request: DataSubjectRequest, *, kind, actor, before: str, reason: str = "", detail=None, now=None):
+def request_event(request: DataSubjectRequest, *, kind, actor, before: str, reason: str = "", detail=None, now=None):
     DataSubjectRequestEvent.objects.create(
         request=request,
         at=now or timezone.now(),
@@ -169,11 +137,11 @@ def _event(request: DataSubjectRequest, *, kind, actor, before: str, reason: str
     )
 
 
-def _locked(request: DataSubjectRequest) -> DataSubjectRequest:
+def request_locked(request: DataSubjectRequest) -> DataSubjectRequest:
     return DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
 
 
-def _require_open(request: DataSubjectRequest) -> None:
+def request_require_open(request: DataSubjectRequest) -> None:
     if request.status not in OPEN_REQUEST_STATUSES:
         raise ValidationError(
             {"status": f"The request is closed ({request.get_status_display()}); nothing more can be done to it."}
@@ -224,7 +192,7 @@ def dsr_receive(
     _reschedule(request)
     request.full_clean()
     request.save()
-    _event(
+    request_event(
         request, kind=RequestEventKind.RECEIVED, actor=actor, before="", detail={"due_on": request.due_on.isoformat()}
     )
     logger.info("data-subject request %s (%s) received, due %s", request.pk, request.type, request.due_on)
@@ -234,8 +202,8 @@ def dsr_receive(
 @transaction.atomic
 def dsr_identity_request(*, request: DataSubjectRequest, actor, reason: str = "", today: dt.date | None = None):
     """Ask the requester to prove their identity (Art. 12(6)): the clock stops until it is verified."""
-    request = _locked(request)
-    _require_open(request)
+    request = request_locked(request)
+    request_require_open(request)
     if request.status == RequestStatus.AWAITING_IDENTITY:
         raise ValidationError({"status": "Proof of identity has already been asked for."})
     if request.identity_verified_at is not None:
@@ -243,7 +211,7 @@ def dsr_identity_request(*, request: DataSubjectRequest, actor, reason: str = ""
     before = request.status
     request.status, request.paused_on = RequestStatus.AWAITING_IDENTITY, today or timezone.localdate()
     request.save(update_fields=["status", "paused_on"])
-    _event(request, kind=RequestEventKind.IDENTITY_REQUESTED, actor=actor, before=before, reason=reason)
+    request_event(request, kind=RequestEventKind.IDENTITY_REQUESTED, actor=actor, before=before, reason=reason)
     return request
 
 
@@ -253,8 +221,8 @@ def dsr_identity_verify(*, request: DataSubjectRequest, actor, reason: str = "",
     still are added to the deadline."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
-    request = _locked(request)
-    _require_open(request)
+    request = request_locked(request)
+    request_require_open(request)
     if request.identity_verified_at is not None:
         raise ValidationError({"status": "The identity has already been verified."})
     before, paused = request.status, 0
@@ -265,7 +233,7 @@ def dsr_identity_verify(*, request: DataSubjectRequest, actor, reason: str = "",
     request.status, request.identity_verified_at = RequestStatus.IN_PROGRESS, now
     _reschedule(request)
     request.save(update_fields=["status", "paused_on", "paused_days", "identity_verified_at", "due_on"])
-    _event(
+    request_event(
         request,
         kind=RequestEventKind.IDENTITY_VERIFIED,
         actor=actor,
@@ -280,7 +248,7 @@ def dsr_identity_verify(*, request: DataSubjectRequest, actor, reason: str = "",
 @transaction.atomic
 def dsr_extend(*, request: DataSubjectRequest, months, reason: str, actor, today: dt.date | None = None):
     """Extend the deadline by ``months`` (at most two in all, Art. 12(3)), for the reason given."""
-    request = _locked(request)
+    request = request_locked(request)
     problems = rules.extension_problems(
         status=request.status,
         extension_months=request.extension_months,
@@ -296,7 +264,7 @@ def dsr_extend(*, request: DataSubjectRequest, months, reason: str, actor, today
     request.extension_reason = "\n".join(filter(None, [request.extension_reason, reason]))
     _reschedule(request)
     request.save(update_fields=["extension_months", "extension_reason", "due_on"])
-    _event(
+    request_event(
         request,
         kind=RequestEventKind.EXTENDED,
         actor=actor,
@@ -310,103 +278,15 @@ def dsr_extend(*, request: DataSubjectRequest, months, reason: str, actor, today
 @transaction.atomic
 def dsr_reject(*, request: DataSubjectRequest, reason: str, actor, now: dt.datetime | None = None):
     """Refuse the request (manifestly unfounded or excessive, identity not proven, ...; Art. 12(4)-(5))."""
-    request = _locked(request)
-    _require_open(request)
+    request = request_locked(request)
+    request_require_open(request)
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the request is rejected; the requester must be told (Art. 12(4))."})
     before = request.status
     request.status, request.rejection_reason = RequestStatus.REJECTED, reason.strip()
     request.completed_at = now or timezone.now()
     request.save(update_fields=["status", "rejection_reason", "completed_at"])
-    _event(request, kind=RequestEventKind.REJECTED, actor=actor, before=before, reason=request.rejection_reason)
-    return request
-
-
-def _subject_records(request: DataSubjectRequest, record_ids: Iterable[int] | None):
-    records = PersonalDataRecord.objects.filter(subject=request.subject).exclude(status=RecordStatus.ERASED)
-    if record_ids is None:
-        return records
-    wanted = sorted(set(record_ids))
-    found = set(records.filter(pk__in=wanted).values_list("pk", flat=True))
-    missing = [pk for pk in wanted if pk not in found]
-    if missing:
-        raise ValidationError({"records": f"Not records of this subject (or erased): {missing}."})
-    return records.filter(pk__in=wanted)
-
-
-@transaction.atomic
-def dsr_complete(
-    *,
-    request: DataSubjectRequest,
-    actor,
-    fields: list[str] | None = None,
-    records: Iterable[int] | None = None,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> DataSubjectRequest:
-    """Execute the request as its type says (see the module docstring), store the outcome and close it.
-    ``fields``: the rectified field names (rectification); ``records``: the record ids to restrict
-    (restriction; all of the subject's when omitted)."""
-    from retention.services import records_trigger_date_set, subject_records_erase
-
-    now = now or timezone.now()
-    request = _locked(request)
-    _require_open(request)
-    if request.status == RequestStatus.AWAITING_IDENTITY:
-        raise ValidationError({"status": "The requester's identity has not been verified yet."})
-    if fields is not None and request.type != RequestType.RECTIFICATION:
-        raise ValidationError({"fields": "Only a rectification names rectified fields."})
-    if records is not None and request.type != RequestType.RESTRICTION:
-        raise ValidationError({"records": "Only a restriction names records."})
-    outcome: dict = {"type": request.type}
-    kind = request.type
-    if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
-        held = PersonalDataRecord.objects.filter(subject=request.subject).exclude(status=RecordStatus.ERASED)
-        outcome["records"] = held.count()
-    elif kind == RequestType.ERASURE:
-        outcome.update(subject_records_erase(subject=request.subject, now=now, origin="request"))
-    elif kind == RequestType.RESTRICTION:
-        chosen = _subject_records(request, records)
-        ids = list(chosen.filter(restricted_at__isnull=True).order_by("pk").values_list("pk", flat=True))
-        PersonalDataRecord.objects.filter(pk__in=ids).update(restricted_at=now, restricted_by=request, updated_at=now)
-        outcome["restricted"] = ids
-    elif kind == RequestType.OBJECTION:
-        marketing = PersonalDataRecord.objects.filter(
-            subject=request.subject, activity_id__in=marketing_activity_ids(request.controller_id)
-        )
-        day = timezone.localtime(now).date()
-        moved = records_trigger_date_set(records=marketing, field="consent_withdrawn_on", day=day, now=now)
-        moved += records_trigger_date_set(records=marketing, field="relevance_ended_on", day=day, now=now)
-        latest = {}
-        for line in moved:
-            latest[line["record"]] = line["expires_at"]
-        outcome["marketing_records"] = [{"record": pk, "expires_at": at} for pk, at in sorted(latest.items())]
-    elif kind == RequestType.CONSENT_WITHDRAWAL:
-        withdrawn = []
-        for consent in ConsentRecord.objects.in_force().filter(subject=request.subject).order_by("pk"):
-            consent_withdraw(consent=consent, withdrawn_at=now, source=f"request #{request.pk}", actor=actor)
-            withdrawn.append(consent.pk)
-        outcome["consents_withdrawn"] = withdrawn
-    elif kind == RequestType.RECTIFICATION:
-        problems = rules.rectified_field_problems(fields)
-        if problems:
-            raise ValidationError({"fields": problems})
-        outcome["fields"] = list(fields)
-    before = request.status
-    request.status, request.completed_at, request.outcome = RequestStatus.COMPLETED, now, outcome
-    request.save(update_fields=["status", "completed_at", "outcome"])
-    summary = {
-        key: len(value) if isinstance(value, list) else value
-        for key, value in outcome.items()
-        if key not in ("type", "run")
-    }
-    if kind == RequestType.RECTIFICATION:
-        summary["fields"] = list(fields)  # names only
-    if outcome.get("subject", {}).get("identifiers") == "cleared":
-        # The person is forgotten: like every other free text of theirs, the completion note goes.
-        reason = ""
-    _event(request, kind=RequestEventKind.COMPLETED, actor=actor, before=before, reason=reason, detail=summary, now=now)
-    logger.info("data-subject request %s (%s) completed", request.pk, request.type)
+    request_event(request, kind=RequestEventKind.REJECTED, actor=actor, before=before, reason=request.rejection_reason)
     return request
 
 
@@ -425,7 +305,7 @@ def dsr_restriction_lift(*, request: DataSubjectRequest, actor, reason: str = ""
     PersonalDataRecord.objects.filter(pk__in=ids).update(
         restricted_at=None, restricted_by=None, updated_at=timezone.now()
     )
-    _event(
+    request_event(
         request,
         kind=RequestEventKind.RESTRICTION_LIFTED,
         actor=actor,
@@ -438,7 +318,7 @@ def dsr_restriction_lift(*, request: DataSubjectRequest, actor, reason: str = ""
 
 def dsr_package_downloaded(*, request: DataSubjectRequest, actor) -> None:
     """Evidence that the package left the register, and who took it."""
-    _event(request, kind=RequestEventKind.PACKAGE_DOWNLOADED, actor=actor, before=request.status)
+    request_event(request, kind=RequestEventKind.PACKAGE_DOWNLOADED, actor=actor, before=request.status)
 
 
 # --- reminders -------------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ def export_register(
     (or "YYYY-MM-DD"); the register is rebuilt from its version history as it stood at the end of that
     day. ``lang``: en, nl or fr, for headings and wording. Raises ``ExportError`` on a bad argument.
     """
+    # The writers load when a file is made: the PDF one brings ReportLab and its fonts, which the JSON
+    # document and the rest of the app never need.
     from .delimited import write_csv
     from .pdf import write_pdf
     from .xlsx import write_xlsx

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from retention.journal import restore_pending
 from ropa.celery import app as celery_app
 
 
@@ -30,8 +31,6 @@ def _broker_ok() -> bool:
 
 def _erasures_ok() -> bool:
     """False while the erasure journal is ahead of the database: restored, not yet re-applied."""
-    from retention.journal import restore_pending
-
     try:
         return restore_pending() is None
     except Exception:

@@ -15,6 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from processing.models import Controller, Purpose
+from retention import requests as request_execution
 from ropa.api.mixins import ApiViewMixin
 from ropa.api.pagination import RegisterPagination
 from ropa.api.roles import DPO_ONLY, Role
@@ -118,7 +119,7 @@ class ConsentViewSet(
         consent = self.get_object()
         body = serializers.ConsentWithdrawSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        consent, changed = services.consent_withdraw(
+        consent, changed = request_execution.consent_withdraw(
             consent=consent,
             withdrawn_at=body.validated_data.get("withdrawn_at"),
             source=body.validated_data.get("source", ""),
@@ -222,7 +223,7 @@ class DataSubjectRequestViewSet(
         and why, restricted, rectified fields)."""
         obj = self.get_object()
         data = self._body(serializers.RequestCompleteSerializer)
-        done = services.dsr_complete(
+        done = request_execution.dsr_complete(
             request=obj,
             actor=request.user,
             reason=data.get("reason", ""),

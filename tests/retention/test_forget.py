@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from processing.choices import LegalBasis
+from retention import requests as request_execution
 from retention.services import legal_hold_place, legal_hold_release, retention_enforce
 from ropa.audit.models import AuditEvent
 from subjects import services
@@ -37,12 +38,12 @@ def with_history(world, subject):
         source="web form of Jan",
         evidence="Jan ticked: yes, mail me",
     )
-    services.consent_withdraw(consent=consent, source="phone call of Jan")
+    request_execution.consent_withdraw(consent=consent, source="phone call of Jan")
     request = services.dsr_receive(
         controller=world.controller, subject=subject, type="access", source="letter of Jan", note="Jan asks all"
     )
     services.dsr_extend(request=request, months=1, reason="Jan sent three letters", actor=None)
-    services.dsr_complete(request=request, actor=None, reason="Sent to Jan")
+    request_execution.dsr_complete(request=request, actor=None, reason="Sent to Jan")
     return consent, request
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from subjects.services import dsr_complete, dsr_receive
+from retention.requests import dsr_complete
+from subjects.services import dsr_receive
 
 pytestmark = pytest.mark.django_db
 

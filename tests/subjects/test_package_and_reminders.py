@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from retention import requests as request_execution
 from subjects import services
 from subjects.beat import BEAT_ENTRY_NAME
 from subjects.models import DataSubjectRequest
@@ -75,7 +76,7 @@ def file(people, *, received_on, status=None):
     if status == "paused":
         services.dsr_identity_request(request=request, actor=None)
     elif status == "completed":
-        services.dsr_complete(request=request, actor=None)
+        request_execution.dsr_complete(request=request, actor=None)
     return DataSubjectRequest.objects.get(pk=request.pk)
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from retention import requests as request_execution
 from retention.models import ErasureNotice, RetentionRun, Tombstone
 from retention.selectors import tombstone_chain_problems
 from retention.services import legal_hold_place
@@ -39,7 +40,7 @@ def test_identity_check_pauses_the_clock_and_the_paused_days_move_the_deadline(p
     assert request.status == RequestStatus.AWAITING_IDENTITY and request.days_left() is None
     assert not DataSubjectRequest.objects.overdue(today + dt.timedelta(days=100)).exists()  # paused: never overdue
     with pytest.raises(ValidationError) as error:
-        services.dsr_complete(request=request, actor=dpo)
+        request_execution.dsr_complete(request=request, actor=dpo)
     assert "status" in error.value.message_dict
     request = services.dsr_identity_verify(request=request, actor=dpo)
     assert (request.status, request.paused_days, request.due_on) == (
@@ -70,7 +71,7 @@ def test_closed_request_refuses_every_step(people, dpo):
     request = services.dsr_reject(request=receive(people, "access"), reason="Manifestly unfounded", actor=dpo)
     assert request.rejection_reason == "Manifestly unfounded"
     for step in (
-        lambda: services.dsr_complete(request=request, actor=dpo),
+        lambda: request_execution.dsr_complete(request=request, actor=dpo),
         lambda: services.dsr_reject(request=request, reason="again", actor=dpo),
         lambda: services.dsr_extend(request=request, months=1, reason="x", actor=dpo),
         lambda: services.dsr_identity_verify(request=request, actor=dpo),
@@ -100,7 +101,7 @@ def test_subject_of_another_controller_is_refused(people):
 def test_erasure_erases_through_the_sweep_eraser_and_keeps_what_law_and_holds_keep(people, dpo):
     hold = legal_hold_place(reason="Dispute about ticket TCK-1", actor=dpo, record=people.ticket)
     other = people.record(people.service, people.contact, "TCK-2", last_contact_on=dt.date(2025, 2, 1))
-    request = services.dsr_complete(request=receive(people, "erasure"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "erasure"), actor=dpo)
     assert request.status == RequestStatus.COMPLETED
     erased = {line["record"]: line for line in request.outcome["erased"]}
     kept = {line["record"]: line["reason"] for line in request.outcome["kept"]}
@@ -158,11 +159,11 @@ def test_erasure_with_nothing_kept_forgets_the_person_and_the_package_hands_out_
     earlier = services.dsr_receive(
         controller=people.controller, subject=other, type="access", note="Bo asks what we hold", actor=dpo
     )
-    services.dsr_complete(request=earlier, actor=dpo, reason="Package mailed to Bo")
+    request_execution.dsr_complete(request=earlier, actor=dpo, reason="Package mailed to Bo")
     erasure = services.dsr_receive(
         controller=people.controller, subject=other, type="erasure", note="Bo wants out", actor=dpo
     )
-    done = services.dsr_complete(request=erasure, actor=dpo, reason="Done for Bo")
+    done = request_execution.dsr_complete(request=erasure, actor=dpo, reason="Done for Bo")
     assert done.outcome["subject"] == {"identifiers": "cleared"} and done.outcome["kept"] == []
     forgotten = DataSubject.objects.get(pk=other.pk)
     assert (forgotten.key, forgotten.identifiers) == ("p-2", {})
@@ -185,7 +186,7 @@ def test_erasure_with_nothing_kept_forgets_the_person_and_the_package_hands_out_
 
 def test_erasure_under_a_subject_hold_keeps_the_identifiers_and_names_the_hold(people, dpo):
     hold = legal_hold_place(reason="Litigation with the person", actor=dpo, subject=people.person)
-    request = services.dsr_complete(request=receive(people, "erasure"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "erasure"), actor=dpo)
     assert request.outcome["subject"]["identifiers"] == "kept"
     assert request.outcome["subject"]["kept_for"]["legal_holds"] == [hold.pk]
     assert "Litigation" not in str(request.outcome)
@@ -196,14 +197,14 @@ def test_erasure_takes_records_whose_statutory_minimum_has_run_out(people, dpo):
     old = people.record(
         people.billing, people.invoices, "INV-OLD", last_invoice_financial_year_end=dt.date(2010, 12, 31)
     )
-    request = services.dsr_complete(request=receive(people, "erasure"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "erasure"), actor=dpo)
     erased = {line["record"] for line in request.outcome["erased"]}
     assert old.pk in erased and people.invoice.pk not in erased
 
 
 def test_erasure_never_erases_under_a_subject_hold(people, dpo):
     legal_hold_place(reason="Litigation", actor=dpo, subject=people.person)
-    request = services.dsr_complete(request=receive(people, "erasure"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "erasure"), actor=dpo)
     assert request.outcome["erased"] == []
     assert PersonalDataRecord.objects.filter(subject=people.person).count() == 3
     assert all(
@@ -223,7 +224,7 @@ def test_consent_withdrawal_moves_expiry_of_the_purpose_records(people, dpo):
         actor=dpo,
     )
     withdrawn_at = timezone.now() - dt.timedelta(days=1)
-    consent, changed = services.consent_withdraw(consent=consent, withdrawn_at=withdrawn_at, actor=dpo)
+    consent, changed = request_execution.consent_withdraw(consent=consent, withdrawn_at=withdrawn_at, actor=dpo)
     mailing = PersonalDataRecord.objects.get(pk=people.mailing.pk)
     day = timezone.localtime(withdrawn_at).date()
     assert mailing.consent_withdrawn_on == day
@@ -232,7 +233,7 @@ def test_consent_withdrawal_moves_expiry_of_the_purpose_records(people, dpo):
     # The other activities' records did not move.
     assert PersonalDataRecord.objects.get(pk=people.ticket.pk).consent_withdrawn_on is None
     with pytest.raises(ValidationError) as error:
-        services.consent_withdraw(consent=consent, actor=dpo)
+        request_execution.consent_withdraw(consent=consent, actor=dpo)
     assert "withdrawn_at" in error.value.message_dict
 
 
@@ -248,14 +249,14 @@ def test_consent_withdrawal_request_withdraws_every_consent_in_force(people, dpo
     consent = services.consent_record(
         subject=people.person, purpose=people.newsletter_purpose, given_at=timezone.now(), source="app"
     )
-    request = services.dsr_complete(request=receive(people, "consent_withdrawal"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "consent_withdrawal"), actor=dpo)
     assert request.outcome["consents_withdrawn"] == [consent.pk]
     assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is not None
     assert PersonalDataRecord.objects.get(pk=people.mailing.pk).consent_withdrawn_on == timezone.localdate()
 
 
 def test_objection_ends_marketing_processing_only(people, dpo):
-    request = services.dsr_complete(request=receive(people, "objection"), actor=dpo)
+    request = request_execution.dsr_complete(request=receive(people, "objection"), actor=dpo)
     mailing = PersonalDataRecord.objects.get(pk=people.mailing.pk)
     assert mailing.consent_withdrawn_on == timezone.localdate() and mailing.relevance_ended_on == timezone.localdate()
     assert mailing.expires_at is not None
@@ -267,7 +268,7 @@ def test_objection_ends_marketing_processing_only(people, dpo):
 
 
 def test_restriction_marks_records_until_the_dpo_lifts_it(people, dpo):
-    request = services.dsr_complete(
+    request = request_execution.dsr_complete(
         request=receive(people, "restriction"), actor=dpo, records=[people.ticket.pk, people.invoice.pk]
     )
     assert request.outcome["restricted"] == sorted([people.ticket.pk, people.invoice.pk])
@@ -286,17 +287,19 @@ def test_restriction_of_records_not_the_subjects_is_refused(people, dpo):
         people.service, people.contact, "TCK-X", subject=DataSubjectFactory(controller=people.controller)
     )
     with pytest.raises(ValidationError) as error:
-        services.dsr_complete(request=receive(people, "restriction"), actor=dpo, records=[stranger.pk])
+        request_execution.dsr_complete(request=receive(people, "restriction"), actor=dpo, records=[stranger.pk])
     assert "records" in error.value.message_dict
     assert not PersonalDataRecord.objects.restricted().exists()
     assert DataSubjectRequest.objects.get().status == RequestStatus.RECEIVED
 
 
 def test_rectification_records_field_names_only(people, dpo, caplog):
-    request = services.dsr_complete(request=receive(people, "rectification"), actor=dpo, fields=["email", "address"])
+    request = request_execution.dsr_complete(
+        request=receive(people, "rectification"), actor=dpo, fields=["email", "address"]
+    )
     assert request.outcome == {"type": "rectification", "fields": ["email", "address"]}
     assert request.events.last().detail == {"fields": ["email", "address"]}
     with pytest.raises(ValidationError) as error:
-        services.dsr_complete(request=receive(people, "rectification"), actor=dpo, fields=["an@example.be"])
+        request_execution.dsr_complete(request=receive(people, "rectification"), actor=dpo, fields=["an@example.be"])
     assert "fields" in error.value.message_dict
     assert "an@example.be" not in caplog.text

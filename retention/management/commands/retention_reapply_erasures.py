@@ -4,7 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retention.journal import JournalError, erasures_reapply, journal_path
+from retention.journal import JournalError, journal_path
+from retention.reapply import erasures_reapply
 
 
 class Command(BaseCommand):
