@@ -32,7 +32,7 @@ from retention import services
 from retention.journal import journal_read, restore_pending
 from retention.models import ErasureNotice, RetentionRun, RunStatus, Tombstone
 from retention.selectors import tombstone_chain_problems
-from retention.services import legal_hold_place, record_expiry_recompute
+from retention.services import erasure, legal_hold_place, record_expiry_recompute, sweep
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import DataCategoryFactory, DataSubjectFactory, ProcessingActivityFactory, RetentionRuleFactory
@@ -443,7 +443,7 @@ def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch)
     """What the dropped connection above can hit: a batch counts its erasures, then fails before committing.
     The failed run must count only its committed batches. (Here the failure is forced, on any database.)"""
     data = Data(due=60, not_due=0, held=0)
-    real_insert, calls = services._insert_rows, []
+    real_insert, calls = erasure.insert_rows, []
 
     def insert_failing_on_the_second_tombstone_batch(model, columns, rows):
         if model is Tombstone:
@@ -452,7 +452,7 @@ def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch)
                 raise OperationalError("server closed the connection unexpectedly")
         real_insert(model, columns, rows)
 
-    monkeypatch.setattr(services, "_insert_rows", insert_failing_on_the_second_tombstone_batch)
+    monkeypatch.setattr(erasure, "insert_rows", insert_failing_on_the_second_tombstone_batch)
     run = services.retention_enforce(now=timezone.now(), batch_size=20)
 
     assert run.status == RunStatus.FAILED and run.errors == 1
@@ -470,7 +470,7 @@ def test_a_connection_lost_between_batches_still_records_the_failed_run(_postgre
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
-    monkeypatch.setattr(services._Sweep, "held_due", terminate_own_connection)
+    monkeypatch.setattr(sweep._Sweep, "held_due", terminate_own_connection)
     run = services.retention_enforce(now=timezone.now(), batch_size=20)
 
     run.refresh_from_db()
@@ -484,7 +484,7 @@ def test_a_connection_lost_during_the_evidence_copy_records_the_failed_run(_post
     import psycopg
 
     data = Data(due=40, not_due=0, held=0)
-    real_insert, calls = services._insert_rows, []
+    real_insert, calls = erasure.insert_rows, []
 
     def insert_on_a_terminated_connection(model, columns, rows):
         if model is Tombstone:
@@ -496,7 +496,7 @@ def test_a_connection_lost_during_the_evidence_copy_records_the_failed_run(_post
                     other.execute("SELECT pg_terminate_backend(%s)", [pid])
         real_insert(model, columns, rows)
 
-    monkeypatch.setattr(services, "_insert_rows", insert_on_a_terminated_connection)
+    monkeypatch.setattr(erasure, "insert_rows", insert_on_a_terminated_connection)
     run = services.retention_enforce(now=timezone.now(), batch_size=20)
 
     run.refresh_from_db()

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from retention.models import ErasureNotice, RetentionRun, RunStatus, Tombstone
 from retention.selectors import tombstone_chain_problems
@@ -353,3 +354,12 @@ def test_records_kept_for_a_hold_are_counted_per_rule_once_per_run(world, dpo):
     again = retention_enforce(now=LATER, batch_size=1)
     assert again.counts == {str(anonymise.pk): {"hold": 2}, str(delete.pk): {"hold": 3}}
     assert again.skipped_for_hold == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_refuses_to_run_inside_a_callers_transaction():
+    """Each batch is its own short transaction: inside an outer one the batches would hold their locks to its
+    end and commit or roll back as one. The sweep says so before it starts a run."""
+    with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
+        retention_enforce(now=NOW)
+    assert not RetentionRun.objects.exists()
