@@ -406,18 +406,24 @@ class ProcessingActivity(TranslatedNameMixin, Timestamped):
     def __str__(self) -> str:
         return f"{self.reference} {self.localized()}"
 
-    def clean(self) -> None:
-        rules.raise_problems(
-            rules.activity_problems(
-                status=self.status,
-                ended_on=self.ended_on,
-                role=self.role,
-                client=self.client,
-                art9_condition=self.art9_condition,
-                activity_id=self.pk,
-                replaced_by_id=self.replaced_by_id,
-            )
+    def problems(self, *, special_categories=()) -> list[rules.Problem]:
+        """What ``rules.activity_problems`` says of this activity as it stands (the model's ``clean`` and the
+        services ask it with the activity's Art. 9 categories)."""
+        return rules.activity_problems(
+            status=self.status,
+            ended_on=self.ended_on,
+            role=self.role,
+            client=self.client,
+            art9_condition=self.art9_condition,
+            special_categories=special_categories,
+            activity_id=self.pk,
+            replaced_by_id=self.replaced_by_id,
+            controller_id=self.controller_id,
+            successor_controller_id=self.replaced_by.controller_id if self.replaced_by_id else None,
         )
+
+    def clean(self) -> None:
+        rules.raise_problems(self.problems())
 
 
 class Purpose(TranslatedNameMixin, models.Model):

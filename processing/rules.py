@@ -73,6 +73,8 @@ def activity_problems(
     special_categories: Iterable[str] = (),
     activity_id: int | None = None,
     replaced_by_id: int | None = None,
+    controller_id: int | None = None,
+    successor_controller_id: int | None = None,
 ) -> list[Problem]:
     """Art. 30 consistency of one processing activity.
 
@@ -96,6 +98,9 @@ def activity_problems(
         problems.append(Problem("replaced_by", _("Only an ended activity can be replaced by another.")))
     if replaced_by_id is not None and replaced_by_id == activity_id:
         problems.append(Problem("replaced_by", _("An activity cannot replace itself.")))
+    if None not in (controller_id, successor_controller_id) and successor_controller_id != controller_id:
+        # One controller's register never points into another's.
+        problems.append(Problem("replaced_by", _("The successor must be an activity of the same controller.")))
     if role == ActivityRole.PROCESSOR and not (client or "").strip():
         problems.append(
             Problem("client", _("Name the client controller on whose behalf the data is processed (Art. 30(2)(a)).")),

@@ -55,18 +55,7 @@ def processing_activity_save(
     activity.full_clean()
     if data_categories is None and activity.pk:
         data_categories = list(activity.data_categories.all())
-    rules.raise_problems(
-        rules.activity_problems(
-            status=activity.status,
-            ended_on=activity.ended_on,
-            role=activity.role,
-            client=activity.client,
-            art9_condition=activity.art9_condition,
-            special_categories=special_category_codes(data_categories or []),
-            activity_id=activity.pk,
-            replaced_by_id=activity.replaced_by_id,
-        )
-    )
+    rules.raise_problems(activity.problems(special_categories=special_category_codes(data_categories or [])))
     _as_actor(activity, actor, reason)
     activity.save()
     if data_categories is not None:

@@ -5,15 +5,16 @@ rendered from these fields in English, Dutch and French.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from processing.models import DataCategory, ProcessingActivity
+from processing.rules import raise_problems
 
 from .choices import Action, DurationUnit, Trigger
+from .rules import retention_rule_problems
 from .wording import retention_sentence
 
 
@@ -119,20 +120,15 @@ class RetentionRule(models.Model):
     sentence.short_description = _("rule")
 
     def clean(self) -> None:
-        errors = {}
-        if (self.duration_value is None) != (not self.duration_unit):
-            errors["duration_unit"] = _("Give both a duration and its unit, or neither (no fixed period).")
-        if self.duration_value == 0:
-            errors["duration_value"] = _("Leave the duration blank for “at the trigger”; zero is not a period.")
-        if self.statutory and not self.duration_value and self.action != Action.FLAG:
-            # The law sets the period but the register does not know it: a person decides.
-            errors["action"] = _("A statutory period with no stated length can only flag for review.")
-        if self.statutory and self.maximum:
-            errors["maximum"] = _(
-                "A rule is either a statutory minimum or a maximum, not both: the law's minimum always wins."
+        raise_problems(
+            retention_rule_problems(
+                duration_value=self.duration_value,
+                duration_unit=self.duration_unit,
+                statutory=self.statutory,
+                maximum=self.maximum,
+                action=self.action,
             )
-        if errors:
-            raise ValidationError(errors)
+        )
 
 
 class HoldScope(models.TextChoices):

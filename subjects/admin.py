@@ -22,7 +22,7 @@ from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeL
 from ropa.access.scope import may_see_personal_data
 
 from . import rules, selectors, services
-from .choices import PACKAGE_REQUEST_TYPES, RecordStatus, RequestStatus, RequestType
+from .choices import PACKAGE_REQUEST_TYPES, Deadline, RecordStatus, RequestStatus, RequestType
 from .models import (
     BY_URGENCY,
     ConsentRecord,
@@ -272,24 +272,10 @@ class DeadlineFilter(admin.SimpleListFilter):
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
-        return (
-            ("overdue", _("overdue")),
-            ("due7", _("due within 7 days")),
-            ("open", _("open")),
-            ("paused", _("paused (awaiting identity)")),
-        )
+        return Deadline.choices
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value == "overdue":
-            return queryset.overdue()
-        if value == "due7":
-            return queryset.due_within(7)
-        if value == "open":
-            return queryset.open()
-        if value == "paused":
-            return queryset.filter(status=RequestStatus.AWAITING_IDENTITY)
-        return queryset
+        return queryset.by_deadline(self.value()) if self.value() else queryset
 
 
 class RequestEventInline(admin.TabularInline):

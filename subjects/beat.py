@@ -5,6 +5,8 @@ from django.conf import settings
 
 from ropa.kernel.beat import ensure_cron_entry
 
+from .choices import REQUEST_DUE_DAYS
+
 BEAT_ENTRY_NAME = "subjects.requests_remind: daily data-subject request deadlines"
 TASK_NAME = "subjects.requests_remind"
 
@@ -16,6 +18,6 @@ def ensure_beat_entry(**kwargs):
         task=TASK_NAME,
         cron_setting="ROPA_REQUESTS_REMINDER_CRON",
         expires=settings.ROPA_REQUESTS_REMINDER_EXPIRES,
-        description="Mails the DPO the data-subject requests due within 7 days and those overdue.",
+        description=f"Mails the DPO the data-subject requests due within {REQUEST_DUE_DAYS} days and those overdue.",
         using=kwargs.get("using", "default"),
     )

@@ -1,6 +1,7 @@
 """Vocabularies of the subjects app."""
 
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -35,6 +36,20 @@ class RequestStatus(models.TextChoices):
 
 
 OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.AWAITING_IDENTITY, RequestStatus.IN_PROGRESS)
+
+# "Due soon": a running request whose last day is today or within this many days. The admin's and the API's
+# deadline filter (``due7``), the dashboard and the DPO's reminder mail all count with it.
+REQUEST_DUE_DAYS = 7
+
+
+class Deadline(models.TextChoices):
+    """The deadline filter of the admin and the API (``?deadline=``), one selector behind both
+    (``DataSubjectRequestQuerySet.by_deadline``)."""
+
+    OVERDUE = "overdue", _("overdue")
+    DUE_SOON = "due7", format_lazy(_("due within {days} days"), days=REQUEST_DUE_DAYS)
+    OPEN = "open", _("open")
+    PAUSED = "paused", _("paused (awaiting identity)")
 # Types whose completion hands the subject a package of their data.
 PACKAGE_REQUEST_TYPES = (RequestType.ACCESS, RequestType.PORTABILITY)
 

@@ -20,6 +20,8 @@ from processing.models import Controller, DataCategory, ProcessingActivity, Purp
 
 from .choices import (
     OPEN_REQUEST_STATUSES,
+    REQUEST_DUE_DAYS,
+    Deadline,
     RecordStatus,
     RequestEventKind,
     RequestStatus,
@@ -395,6 +397,18 @@ class DataSubjectRequestQuerySet(models.QuerySet):
     def overdue(self, today: dt.date | None = None):
         """Running requests whose last day has passed."""
         return self.running().filter(due_on__lt=today or _today())
+
+    def by_deadline(self, value: str, today: dt.date | None = None):
+        """The requests a ``Deadline`` value names (any other value: all of them)."""
+        if value == Deadline.OVERDUE:
+            return self.overdue(today)
+        if value == Deadline.DUE_SOON:
+            return self.due_within(REQUEST_DUE_DAYS, today)
+        if value == Deadline.OPEN:
+            return self.open()
+        if value == Deadline.PAUSED:
+            return self.filter(status=RequestStatus.AWAITING_IDENTITY)
+        return self
 
     def by_urgency(self):
         """Open first, then by deadline: overdue ones lead."""

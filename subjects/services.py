@@ -37,6 +37,8 @@ from processing.models import Controller, ProcessingActivity, Purpose
 from . import rules
 from .choices import (
     OPEN_REQUEST_STATUSES,
+    REQUEST_DUE_DAYS,
+    Deadline,
     RequestEventKind,
     RequestStatus,
     RequestType,
@@ -324,7 +326,7 @@ def dsr_package_downloaded(*, request: DataSubjectRequest, actor) -> None:
 # --- reminders -------------------------------------------------------------------------------------
 
 
-def dsr_remind(*, today: dt.date | None = None, days: int = 7) -> dict[str, list[int]]:
+def dsr_remind(*, today: dt.date | None = None, days: int = REQUEST_DUE_DAYS) -> dict[str, list[int]]:
     """Mail the DPO the requests due within ``days`` days and those overdue: ids, types, controllers and
     dates, never who asked. Returns the ids of both lists (empty lists: no mail)."""
     today = today or timezone.localdate()
@@ -352,8 +354,8 @@ def dsr_remind(*, today: dt.date | None = None, days: int = 7) -> dict[str, list
         f"Due within {days} days:" if due else f"Due within {days} days: none",
         *(line(r) for r in due),
         "",
-        f"Overdue requests: {changelist}?deadline=overdue",
-        f"Due within 7 days: {changelist}?deadline=due7",
+        f"Overdue requests: {changelist}?deadline={Deadline.OVERDUE}",
+        f"Due within {REQUEST_DUE_DAYS} days: {changelist}?deadline={Deadline.DUE_SOON}",
     ]
     send_mail(
         subject=f"[ropa] data-subject requests: {len(overdue)} overdue, {len(due)} due within {days} days",

@@ -385,9 +385,6 @@ class ProcessingActivitySerializer(serializers.ModelSerializer):
             attrs["recipients"], problems = _resolve_recipients(controller, attrs["recipients"])
             if problems:
                 errors["recipients"] = problems
-        replaced_by = attrs.get("replaced_by")
-        if replaced_by is not None and controller is not None and replaced_by.controller_id != controller.pk:
-            errors["replaced_by"] = [_("The successor must be an activity of the same controller.")]
         errors.update(self.validate_nested(attrs, value))
         if errors:
             raise serializers.ValidationError(errors)

@@ -129,11 +129,6 @@ class ProcessingActivityViewSet(RegisterViewSet):
         body = serializers.ActivityEndSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         replaced_by = body.validated_data.get("replaced_by")
-        if replaced_by is not None and replaced_by.controller_id != activity.controller_id:
-            return Response(
-                {"replaced_by": ["The successor must be an activity of the same controller."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
         ended_on: dt.date = body.validated_data.get("ended_on") or timezone.localdate()
         processing_activity_end(activity=activity, ended_on=ended_on, replaced_by=replaced_by, actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=activity.pk)).data)

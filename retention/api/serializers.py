@@ -8,6 +8,7 @@ from processing.api.selectors import TEXTS, ChildKind
 from processing.api.serializers import ACTIVITY_FIELDS, ProcessingActivitySerializer
 from retention.choices import Action, DurationUnit, Trigger
 from retention.models import ErasureNotice, HoldScope, LegalHold, RetentionRule
+from retention.rules import retention_rule_problems
 from retention.wording import retention_sentence
 from ropa.api.roles import reads_dpo_texts
 
@@ -118,13 +119,16 @@ class RetentionRuleSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         rule = self.merged(attrs)
-        if rule["statutory"] and not rule["duration"] and rule["action"] != Action.FLAG:
-            raise serializers.ValidationError(
-                {"action": [_("A statutory period with no stated length can only flag for review.")]}
-            )
-        if rule["statutory"] and rule.get("maximum"):
-            message = _("A rule is either a statutory minimum or a maximum, not both: the law's minimum always wins.")
-            raise serializers.ValidationError({"maximum": [message]})
+        duration = rule["duration"] or {}
+        problems = retention_rule_problems(
+            duration_value=duration.get("value"),
+            duration_unit=duration.get("unit", ""),
+            statutory=rule["statutory"],
+            maximum=rule.get("maximum", False),
+            action=rule["action"],
+        )
+        if problems:
+            raise serializers.ValidationError({problem.field: [problem.message] for problem in problems})
         return attrs
 
 

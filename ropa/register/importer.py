@@ -45,6 +45,7 @@ from processing.models import (
 )
 from processing.services import special_category_codes
 from retention.choices import Action, DurationUnit, Trigger
+from retention.rules import retention_rule_problems
 from retention.services import RetentionChange, rule_changes
 from ropa.api.validators import DateField
 from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
@@ -469,18 +470,18 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
                     problems.append(
                         f"{rpath}.data_category: “{rule['data_category']}” is not among the activity's data categories"
                     )
-                if (
-                    rule["statutory"]
-                    and not (rule["duration"] and rule["duration"]["value"])
-                    and rule["action"] != "flag"
-                ):
-                    problems.append(
-                        f"{rpath}.action: a statutory period with no stated length can only flag for review"
-                    )
-                if rule["statutory"] and rule["maximum"]:
-                    problems.append(
-                        f"{rpath}.maximum: a rule is either a statutory minimum or a maximum, not both"
-                    )
+                duration = rule["duration"] or {}
+                add(
+                    rpath,
+                    retention_rule_problems(
+                        # Zero is "at the trigger" in a file: stored as no period, as the loader writes it.
+                        duration_value=duration.get("value") or None,
+                        duration_unit=duration.get("unit", "") if duration.get("value") else "",
+                        statutory=rule["statutory"],
+                        maximum=rule["maximum"],
+                        action=rule["action"],
+                    ),
+                )
                 check_quotes(rpath, rule["sources"])
     return problems
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
+from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -31,12 +32,11 @@ from ropa.access.scope import scoped
 from ropa.register.completeness import activity_gaps
 from ropa.register.evidence import chain_status
 from ropa.register.snapshot import register_snapshot
-from subjects.choices import RecordStatus
+from subjects.choices import REQUEST_DUE_DAYS, RecordStatus
 from subjects.models import DataSubjectRequest, PersonalDataRecord
 
 DUE_DAYS = 30
 CHART_MONTHS = 12
-REQUEST_DUE_DAYS = 7  # as the DPO's reminder mail counts them
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def _requests(ctx: Context) -> tuple[dict[int, int], dict[int, int]]:
     return ctx.once("requests", compute)
 
 
-@figure(_("data-subject requests due within 7 days"))
+@figure(format_lazy(_("data-subject requests due within {days} days"), days=REQUEST_DUE_DAYS))
 def requests_due(ctx: Context) -> dict[int, Cell]:
     soon, _overdue = _requests(ctx)
     return {

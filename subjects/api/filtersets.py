@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from processing.filtersets import UtcDateTimeFilter
 from ropa.api.filters import IdFilter
-from subjects.choices import RecordStatus, RequestStatus, RequestType
+from subjects.choices import Deadline, RecordStatus, RequestStatus, RequestType
 from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
 
 
@@ -43,10 +43,10 @@ class ConsentFilterSet(django_filters.FilterSet):
 
 
 class DataSubjectRequestFilterSet(django_filters.FilterSet):
-    """The same deadline values as the admin's filter: ``overdue`` and ``due7``, plus ``open``."""
+    """The same deadline values as the admin's filter (``Deadline``), through the same selector."""
 
     deadline = django_filters.ChoiceFilter(
-        choices=(("overdue", _("overdue")), ("due7", _("due within 7 days")), ("open", _("open"))),
+        choices=Deadline.choices,
         method="filter_deadline",
         label=_("Deadline"),
     )
@@ -60,8 +60,4 @@ class DataSubjectRequestFilterSet(django_filters.FilterSet):
         fields = ["deadline", "status", "type", "controller", "subject"]
 
     def filter_deadline(self, queryset, name, value):
-        if value == "overdue":
-            return queryset.overdue()
-        if value == "due7":
-            return queryset.due_within(7)
-        return queryset.open()
+        return queryset.by_deadline(value)

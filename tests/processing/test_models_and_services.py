@@ -64,11 +64,27 @@ def test_activity_save_records_actor_in_history(dpo):
 
 
 def test_activity_end_keeps_the_entry_with_successor(dpo):
-    old, new = ProcessingActivityFactory(), ProcessingActivityFactory()
+    old = ProcessingActivityFactory()
+    new = ProcessingActivityFactory(controller=old.controller)
     processing_activity_end(activity=old, ended_on=dt.date(2025, 6, 30), replaced_by=new, actor=dpo)
     old.refresh_from_db()
     assert (old.status, old.ended_on, old.replaced_by) == (ActivityStatus.ENDED, dt.date(2025, 6, 30), new)
     assert old.history.latest().history_change_reason == "ended"
+
+
+def test_a_successor_of_another_controller_is_refused_by_the_model_and_the_service(dpo):
+    """The rule once (processing/rules.py): the admin's form (the model's clean), the API and the service."""
+    old, elsewhere = ProcessingActivityFactory(), ProcessingActivityFactory()
+    assert old.controller_id != elsewhere.controller_id
+    old.status, old.ended_on, old.replaced_by = ActivityStatus.ENDED, dt.date(2025, 6, 30), elsewhere
+    with pytest.raises(ValidationError) as refused:
+        old.full_clean()
+    assert refused.value.message_dict["replaced_by"] == ["The successor must be an activity of the same controller."]
+    old.refresh_from_db()
+    with pytest.raises(ValidationError):
+        processing_activity_end(activity=old, ended_on=dt.date(2025, 6, 30), replaced_by=elsewhere, actor=dpo)
+    old.refresh_from_db()
+    assert (old.status, old.replaced_by) == (ActivityStatus.ACTIVE, None)
 
 
 def test_database_refuses_ended_activity_without_end_date():

@@ -5,6 +5,7 @@ import datetime as dt
 import textwrap
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -126,7 +127,31 @@ def test_a_register_file_refuses_a_rule_both_statutory_and_maximum_naming_file_e
         load(write("statutory: true, maximum: true,"))
     assert excinfo.value.filename == "acme.yaml"
     assert any(
-        "activities[0] (AC-01) > retention[1].maximum: a rule is either a statutory minimum or a maximum" in problem
+        "activities[0] (AC-01) > retention[1].maximum: A rule is either a statutory minimum or a maximum" in problem
         for problem in excinfo.value.problems
     ), excinfo.value.problems
     assert not RetentionRule.objects.exists()
+
+
+def test_the_admin_the_api_and_a_register_file_refuse_a_rule_in_the_same_words(world, tmp_path):
+    """One rule (retention/rules.py) behind the model's clean (the admin's forms), the API and the importer."""
+    expected = "A statutory period with no stated length can only flag for review."
+    rule = RetentionRule(activity=world.activity_a, trigger="collection", action="delete", statutory=True)
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert refused.value.message_dict["action"] == [expected]
+
+    url = f"processing-activities/{world.activity_a.pk}/"
+    unknown_length = {"trigger": "collection", "action": "delete", "statutory": True}
+    response = world.api("dpo").patch(url, {"retention_rules": [{"id": world.rule_a.pk}, unknown_length]})
+    assert response.status_code == 400 and expected in str(response.json()), response.json()
+
+    (tmp_path / "acme.txt").write_text(STATEMENT)
+    path = tmp_path / "acme.yaml"
+    bad = "{trigger: relevance_end, action: delete, statutory: true,"
+    path.write_text(textwrap.dedent(FILE).replace("{trigger: relevance_end, action: flag,", bad).replace("MARK", ""))
+    with pytest.raises(RegisterFileError) as excinfo:
+        load(path)
+    where = "controllers[0] (acme) > activities[0] (AC-01) > retention[0].action: "
+    assert excinfo.value.problems == [where + expected]
+    assert RetentionRule.objects.filter(activity=world.activity_a).count() == 1

@@ -117,6 +117,14 @@ def test_queryset_and_reminder_select_exactly_due_and_overdue(people, dpo_mail):
     assert "?deadline=overdue" in body and "?deadline=due7" in body
     assert "p-1" not in body and "an@example.be" not in body  # who asked never goes out
 
+    # Asked for a shorter horizon, the mail says so, and the same selector answers the admin and the API.
+    mail.outbox.clear()
+    assert services.dsr_remind(days=0) == {"overdue": [overdue.pk], "due": [due_today.pk]}
+    (short,) = mail.outbox
+    assert "1 overdue, 1 due within 0 days" in short.subject and "Due within 0 days:" in short.body
+    assert set(DataSubjectRequest.objects.by_deadline("due7")) == {due_today, in_seven}
+    assert set(DataSubjectRequest.objects.by_deadline("paused")) == {paused}
+
 
 def test_reminder_sends_nothing_when_nothing_is_due(people, dpo_mail):
     file(people, received_on=timezone.localdate())
