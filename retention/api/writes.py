@@ -10,7 +10,7 @@
   already exists and differs in what was sent to ``record_upsert`` itself, so an update has exactly one
   code path (what is left out is kept; a hold or a restriction refuses what it freezes).
 
-TODO(retention): both belong in ``retention/services.py`` (as ``retention_rules_save`` and
+TODO(retention): both belong in the ``retention.services`` package (as ``retention_rules_save`` and
 ``record_register_many``); they live here because the API was built beside that module, not in it.
 """
 
