@@ -15,10 +15,10 @@ rule erases is erased by the sweep when it ends, unless the DPO holds it; a reco
   ``kept_until`` set) and the sweep flags it again from that day, back in the queue.
 
 Every decision takes a reason and leaves a ``ReviewDecision`` per record (visible on the record's page, the
-reason for the DPO only) and an audit event (ids and field names, no personal data); approvals are also in
-the admin's log. The single-record forms (``flagged_record_erase``, ``flagged_record_keep_until``,
-``flagged_record_hold``) raise ``ValidationError`` naming why a record is refused; the bulk forms skip
-refused records and report them per reason.
+reason for the DPO only) and an audit event (ids and field names, no personal data), approvals of an early
+erasure (``flagged_records_release``) included. The single-record forms (``flagged_record_erase``,
+``flagged_record_keep_until``, ``flagged_record_hold``) raise ``ValidationError`` naming why a record is
+refused; the bulk forms skip refused records and report them per reason.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -299,7 +297,7 @@ def flagged_record_hold(*, record: PersonalDataRecord, reason: str, actor, now: 
 def flagged_records_release(*, records, actor, now: dt.datetime | None = None) -> ReviewOutcome:
     """Let the erasure of flagged, unheld records with an erasing rule proceed at the next sweep. Records that
     are held, no longer flagged, or only flagged by a flag-only rule (those need ``flagged_records_erase``
-    or ``flagged_records_keep_until``) are skipped. Logged in the admin's log per record."""
+    or ``flagged_records_keep_until``) are skipped. One ``ReviewDecision`` per record, audited."""
     now = now or timezone.now()
     wanted = list(records.values_list("pk", flat=True))
     eligible = (
@@ -309,18 +307,8 @@ def flagged_records_release(*, records, actor, now: dt.datetime | None = None) -
     )
     ids = list(eligible.values_list("pk", flat=True))
     PersonalDataRecord.objects.filter(pk__in=ids, erase_after__gt=now).update(erase_after=now)
-    content_type = ContentType.objects.get_for_model(PersonalDataRecord)
-    LogEntry.objects.bulk_create(
-        LogEntry(
-            user_id=actor.pk,
-            content_type=content_type,
-            object_id=str(pk),
-            object_repr=f"record {pk}",
-            action_flag=CHANGE,
-            change_message=APPROVAL_MESSAGE,
-            action_time=now,
-        )
-        for pk in ids
-    )
+    # One decision per record, in the audit trail (export_audit) with the queue's other decisions.
+    approved = PersonalDataRecord.objects.filter(pk__in=ids).only("pk", "activity_id").order_by("pk")
+    _decisions(approved, decision=ReviewDecisionKind.RELEASE, reason=APPROVAL_MESSAGE, actor=actor, now=now)
     logger.info("erasure approved for %d flagged record(s) by user %s", len(ids), actor.pk)
     return ReviewOutcome(done=len(ids), skipped=len(wanted) - len(ids))

@@ -71,3 +71,4 @@ class ReviewDecisionKind(models.TextChoices):
     ERASE = "erase", _("erased now")
     KEEP = "keep", _("kept until a date")
     HOLD = "hold", _("legal hold placed")
+    RELEASE = "release", _("erasure approved")

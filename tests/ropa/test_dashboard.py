@@ -4,7 +4,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,9 +12,10 @@ from django.utils import timezone, translation
 from processing.choices import ActivityStatus
 from retention.models import LegalHold, RetentionRun, Tombstone
 from retention.services import legal_hold_place, record_register, retention_enforce
+from ropa.audit.models import AuditEvent
 from ropa.site.dashboard import FIGURES, Context, dashboard, due_per_month
 from subjects.choices import RecordStatus, RequestStatus
-from subjects.models import DataSubjectRequest, PersonalDataRecord
+from subjects.models import DataSubjectRequest, PersonalDataRecord, ReviewDecision
 from subjects.services import dsr_receive
 from tests.factories import (
     DataCategoryFactory,
@@ -204,7 +204,11 @@ def test_letting_erasure_proceed_skips_the_grace_period_and_is_logged(dpo_client
     free.refresh_from_db()
     held.refresh_from_db()
     assert free.erase_after <= timezone.now() < held.erase_after  # the held one keeps its grace period
-    assert LogEntry.objects.filter(object_id=str(free.pk), user=dpo).count() == 1
+    (approval,) = ReviewDecision.objects.filter(record_id=free.pk)
+    assert (approval.decision, approval.decided_by) == ("release", dpo)
+    event = AuditEvent.objects.get(object_type="subjects.reviewdecision", object_id=str(approval.pk))
+    assert (event.actor_user, event.controller_id) == (dpo, scene["first"].controller_id)
+    assert not ReviewDecision.objects.filter(record_id=held.pk).exists()
     retention_enforce(now=timezone.now())
     assert not PersonalDataRecord.objects.filter(pk=free.pk, status=RecordStatus.FLAGGED).exists()
     assert PersonalDataRecord.objects.filter(pk=held.pk, status=RecordStatus.FLAGGED).exists()
