@@ -27,12 +27,12 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from processing.models import Controller, ProcessingActivity, Purpose
+from ropa.kernel.mail import dpo_link, dpo_mail
 
 from . import rules
 from .choices import (
@@ -333,18 +333,16 @@ def dsr_remind(*, today: dt.date | None = None, days: int = REQUEST_DUE_DAYS) ->
     overdue = list(DataSubjectRequest.objects.overdue(today).select_related("controller").order_by("due_on", "pk"))
     due = list(DataSubjectRequest.objects.due_within(days, today).select_related("controller").order_by("due_on", "pk"))
     result = {"overdue": [r.pk for r in overdue], "due": [r.pk for r in due]}
-    recipients = list(settings.ROPA_DPO_EMAILS)
-    if not recipients or not (overdue or due):
+    if not settings.ROPA_DPO_EMAILS or not (overdue or due):
         return result
-    base = settings.ROPA_BASE_URL.rstrip("/")
 
     def line(r: DataSubjectRequest) -> str:
         left = (r.due_on - today).days
         when = f"{-left} day(s) overdue" if left < 0 else f"{left} day(s) left"
-        link = base + reverse("admin:subjects_datasubjectrequest_change", args=[r.pk])
+        link = dpo_link(reverse("admin:subjects_datasubjectrequest_change", args=[r.pk]))
         return f"  #{r.pk} {r.type} ({r.controller.key}), due {r.due_on.isoformat()}, {when}: {link}"
 
-    changelist = base + reverse("admin:subjects_datasubjectrequest_changelist")
+    changelist = dpo_link(reverse("admin:subjects_datasubjectrequest_changelist"))
     lines = [
         f"Data-subject requests on {today.isoformat()}: {len(overdue)} overdue, {len(due)} due within {days} days.",
         "",
@@ -357,11 +355,5 @@ def dsr_remind(*, today: dt.date | None = None, days: int = REQUEST_DUE_DAYS) ->
         f"Overdue requests: {changelist}?deadline={Deadline.OVERDUE}",
         f"Due within {REQUEST_DUE_DAYS} days: {changelist}?deadline={Deadline.DUE_SOON}",
     ]
-    send_mail(
-        subject=f"[ropa] data-subject requests: {len(overdue)} overdue, {len(due)} due within {days} days",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=recipients,
-        fail_silently=False,
-    )
+    dpo_mail(subject=f"data-subject requests: {len(overdue)} overdue, {len(due)} due within {days} days", lines=lines)
     return result

@@ -9,13 +9,13 @@ import time
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
 from processing.models import Controller, ProcessingActivity
+from ropa.kernel.mail import dpo_link, dpo_mail
 from subjects.choices import RecordStatus
 from subjects.models import (
     PersonalDataRecord,
@@ -298,10 +298,8 @@ def retention_enforce(
 
 def retention_run_notify(*, run: RetentionRun) -> None:
     """Tell the DPO what a run flagged: counts and links only, never personal data."""
-    recipients = list(settings.ROPA_DPO_EMAILS)
-    if not recipients:
+    if not settings.ROPA_DPO_EMAILS:
         return
-    base = settings.ROPA_BASE_URL.rstrip("/")
     waiting = PersonalDataRecord.objects.flagged().count()
     lines = [
         f"The retention run of {run.as_of:%Y-%m-%d %H:%M %Z} flagged {run.flagged} record(s) for erasure.",
@@ -315,15 +313,9 @@ def retention_run_notify(*, run: RetentionRun) -> None:
         "Flagged records are erased when their grace period ends, unless a legal hold is placed first. Records "
         "whose rule only flags are never erased by the sweep: they await your decision in the review queue "
         "(erase now, keep until a date, or hold).",
-        f"Review queue: {base}{reverse('retention-review')}",
-        f"Flagged records: {base}{reverse('admin:subjects_personaldatarecord_changelist')}?status__exact=flagged",
-        f"This run: {base}{reverse('admin:retention_retentionrun_change', args=[run.pk])}",
-        f"Legal holds: {base}{reverse('admin:retention_legalhold_changelist')}",
+        f"Review queue: {dpo_link(reverse('retention-review'))}",
+        f"Flagged records: {dpo_link(reverse('admin:subjects_personaldatarecord_changelist'))}?status__exact=flagged",
+        f"This run: {dpo_link(reverse('admin:retention_retentionrun_change', args=[run.pk]))}",
+        f"Legal holds: {dpo_link(reverse('admin:retention_legalhold_changelist'))}",
     ]
-    send_mail(
-        subject=f"[ropa] {run.flagged} record(s) flagged for erasure",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=recipients,
-        fail_silently=False,
-    )
+    dpo_mail(subject=f"{run.flagged} record(s) flagged for erasure", lines=lines)
