@@ -8,23 +8,18 @@ import datetime as dt
 
 from django.db import transaction
 
+from ropa.kernel.writes import as_actor
+
 from . import rules
 from .choices import ActivityStatus
 from .models import Controller, DataCategory, ProcessingActivity, Recipient
-
-
-def _as_actor(instance, actor, reason: str | None = None) -> None:
-    # django-simple-history reads these when it writes the historical row.
-    instance._history_user = actor
-    if reason:
-        instance._change_reason = reason
 
 
 @transaction.atomic
 def controller_save(*, controller: Controller, actor=None, reason: str | None = None) -> Controller:
     """Validate and save a controller. Audited in its history."""
     controller.full_clean()
-    _as_actor(controller, actor, reason)
+    as_actor(controller, actor, reason)
     controller.save()
     return controller
 
@@ -33,7 +28,7 @@ def controller_save(*, controller: Controller, actor=None, reason: str | None = 
 def recipient_save(*, recipient: Recipient, actor=None, reason: str | None = None) -> Recipient:
     """Validate and save a recipient; a third-country recipient needs a transfer safeguard."""
     recipient.full_clean()
-    _as_actor(recipient, actor, reason)
+    as_actor(recipient, actor, reason)
     recipient.save()
     return recipient
 
@@ -56,7 +51,7 @@ def processing_activity_save(
     if data_categories is None and activity.pk:
         data_categories = list(activity.data_categories.all())
     rules.raise_problems(activity.problems(special_categories=special_category_codes(data_categories or [])))
-    _as_actor(activity, actor, reason)
+    as_actor(activity, actor, reason)
     activity.save()
     if data_categories is not None:
         activity.data_categories.set(data_categories)

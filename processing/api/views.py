@@ -27,10 +27,11 @@ from processing.models import (
 )
 from processing.services import controller_save, processing_activity_end, recipient_save
 from ropa.api.mixins import RegisterViewSet
+from ropa.kernel.writes import assign
 
 from . import serializers
 from .selectors import ACTIVITY_ROW
-from .writes import assign, processing_activity_write, vocabulary_save
+from .writes import processing_activity_write, vocabulary_save
 
 
 class ControllerViewSet(RegisterViewSet):

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from processing.models import ProcessingActivity, Purpose, Source
 from processing.services import processing_activity_save
+from ropa.kernel.writes import as_actor, assign, error_list, holds
 
 NESTED = ("purposes", "data_subject_categories", "data_categories", "recipients", "security_measures", "sources")
 
@@ -19,22 +20,9 @@ NESTED = ("purposes", "data_subject_categories", "data_categories", "recipients"
 def vocabulary_save(*, entry, actor=None, reason: str | None = None):
     """Validate and save a vocabulary entry (data-subject category, data category, security measure)."""
     entry.full_clean()
-    _as_actor(entry, actor, reason)
+    as_actor(entry, actor, reason)
     entry.save()
     return entry
-
-
-def _as_actor(instance, actor, reason: str | None) -> None:
-    # django-simple-history reads these when it writes the historical row (as processing.services does).
-    instance._history_user = actor
-    if reason:
-        instance._change_reason = reason
-
-
-def assign(instance, data: dict):
-    for name, value in data.items():
-        setattr(instance, name, value)
-    return instance
 
 
 @transaction.atomic
@@ -67,7 +55,7 @@ def _sync_ordered(activity, manager, model, rows: list[dict], label: str, actor,
     for position, values in enumerate(rows):
         instance = existing[position] if position < len(existing) else model(activity=activity)
         values = {**values, "position": position}
-        if instance.pk and all(getattr(instance, k) == v for k, v in values.items()):
+        if holds(instance, values):
             continue
         assign(instance, values)
         try:
@@ -75,21 +63,13 @@ def _sync_ordered(activity, manager, model, rows: list[dict], label: str, actor,
         except ValidationError as exc:
             errors[position] = exc.message_dict
             continue
-        _as_actor(instance, actor, reason)
+        as_actor(instance, actor, reason)
         instance.save()
     if errors:
         raise ValidationError({label: [error_list(errors, len(rows))]})
     for surplus in existing[len(rows) :]:
-        _as_actor(surplus, actor, reason)
+        as_actor(surplus, actor, reason)
         surplus.delete()
 
 
-def error_list(errors: dict[int, dict], length: int) -> str:
-    return "; ".join(
-        f"[{position}] {field}: {' '.join(messages)}"
-        for position, fields in sorted(errors.items())
-        for field, messages in fields.items()
-    )
-
-
-__all__ = ["NESTED", "assign", "error_list", "processing_activity_write", "vocabulary_save"]
+__all__ = ["NESTED", "processing_activity_write", "vocabulary_save"]

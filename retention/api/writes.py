@@ -24,7 +24,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from processing.api.writes import assign, error_list
 from processing.models import DataCategory
 from retention import engine, selectors
 from retention.models import RetentionRule
@@ -42,15 +41,9 @@ from retention.services import (
     subject_register,
 )
 from ropa.kernel.problems import Conflict
+from ropa.kernel.writes import as_actor, assign, error_list
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
-
-
-def _as_actor(instance, actor, reason: str | None) -> None:
-    instance._history_user = actor
-    if reason:
-        instance._change_reason = reason
-
 
 # What a rule row of the API may set, besides its data category, duration and position (which it sets
 # through ``data_category`` and ``duration``, and its place in the list).
@@ -115,12 +108,12 @@ def retention_rules_sync(
             except ValidationError as exc:
                 errors[position] = exc.message_dict
                 continue
-            _as_actor(rule, actor, reason)
+            as_actor(rule, actor, reason)
             rule.save()
         if errors:
             raise ValidationError({"retention_rules": [error_list(errors, len(rows))]})
         for rule in removed:
-            _as_actor(rule, actor, reason)
+            as_actor(rule, actor, reason)
             rule.delete()
     return outcome.change
 

@@ -49,6 +49,7 @@ from retention.rules import retention_rule_problems
 from retention.services import RetentionChange, rule_changes
 from ropa.api.validators import DateField
 from ropa.kernel.safe_yaml import YamlLimitError, yaml_load
+from ropa.kernel.writes import as_actor, assign, holds
 
 FORMAT = "ropa-file/1"
 DEFAULT_GRACE_DAYS = 30
@@ -491,11 +492,9 @@ def _semantic_problems(data: dict, *, source_text: str | None, known: dict | Non
 
 def _write_if_changed(instance, values: dict, reason: str, label: str, *, created: bool) -> bool:
     """Give ``instance`` the ``values``, validate and save it, unless it is stored and already holds them."""
-    if not created and all(getattr(instance, name) == value for name, value in values.items()):
+    if not created and holds(instance, values):
         return False
-    for name, value in values.items():
-        setattr(instance, name, value)
-    instance._change_reason = reason
+    as_actor(assign(instance, values), reason=reason)
     try:
         instance.full_clean()
     except ValidationError as exc:
@@ -665,7 +664,7 @@ def _load_unit(unit: _Unit, load: _Load):
     label = f"{unit.kind} {' '.join(str(v) for v in unit.lookup.values())}"
     changed = _write_if_changed(instance, unit.values, load.reason, label, created=created)
     report.count(unit.kind, created, changed and not created)
-    instance._change_reason = load.reason  # also on the history rows its links write
+    as_actor(instance, reason=load.reason)  # also on the history rows its links write
     for name, (kind, _, targets) in unit.links.items():
         _sync_m2m(getattr(instance, name), targets, report, kind, owner_created=created)
     # An activity's rules change together: its records' expiry follows once, and the report lists whose
@@ -694,7 +693,7 @@ def _sync_children(manager, rows: list[dict], report: LoadReport, kind: str, rea
         changed = _write_if_changed(instance, values, reason, f"{kind}[{position}]", created=created)
         report.count(kind, created, changed and not created)
     for surplus in existing[len(rows) :]:
-        surplus._change_reason = reason
+        as_actor(surplus, reason=reason)
         surplus.delete()
         report.count(kind, False, True)
 
