@@ -4,6 +4,9 @@ from django.db import connection
 
 from tests.auth import login_verified
 
+# Fixtures every directory may use (a module's own fixture of the same name wins there).
+pytest_plugins = ["tests.support.register_file"]
+
 
 @pytest.fixture
 def dpo(django_user_model):
@@ -13,11 +16,6 @@ def dpo(django_user_model):
 @pytest.fixture
 def dpo_client(client, dpo):
     return login_verified(client, dpo)
-
-
-@pytest.fixture
-def on_postgres():
-    return connection.vendor == "postgresql"
 
 
 @pytest.fixture
@@ -34,6 +32,16 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+
+def pytest_runtest_setup(item):
+    """The one PostgreSQL-only skip: ``@pytest.mark.postgres(reason=...)`` (or a module's ``pytestmark``)
+    skips the test on the embedded SQLite default, saying why; the PostgreSQL session runs it."""
+    marker = item.get_closest_marker("postgres")
+    if marker is not None and connection.vendor != "postgresql":
+        pytest.skip(marker.kwargs.get("reason", "needs PostgreSQL"))
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ropa.api.models import ApiToken
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.django_db
 

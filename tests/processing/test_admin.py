@@ -14,6 +14,7 @@ from tests.factories import (
     RetentionRuleFactory,
     SecurityMeasureFactory,
 )
+from tests.support.forms import activity_form
 
 pytestmark = pytest.mark.django_db
 
@@ -77,43 +78,9 @@ def test_activity_filters(dpo_client, register, query, expected):
     assert response.context["cl"].result_count == expected
 
 
-def _activity_form(controller, **overrides):
-    data = {
-        "controller": controller.pk,
-        "reference": "NEW-1",
-        "name": "Nieuwe verwerking",
-        "name_en": "New processing",
-        "role": "controller",
-        "status": "active",
-        "purposes-TOTAL_FORMS": "1",
-        "purposes-INITIAL_FORMS": "0",
-        "purposes-MIN_NUM_FORMS": "1",
-        "purposes-MAX_NUM_FORMS": "1000",
-        "purposes-0-description": "Klantenbeheer",
-        "purposes-0-legal_basis": "contract",
-        "purposes-0-position": "0",
-        "sources-TOTAL_FORMS": "0",
-        "sources-INITIAL_FORMS": "0",
-        "sources-MIN_NUM_FORMS": "0",
-        "sources-MAX_NUM_FORMS": "1000",
-        "retention_rules-TOTAL_FORMS": "1",
-        "retention_rules-INITIAL_FORMS": "0",
-        "retention_rules-MIN_NUM_FORMS": "0",
-        "retention_rules-MAX_NUM_FORMS": "1000",
-        "retention_rules-0-duration_value": "3",
-        "retention_rules-0-duration_unit": "years",
-        "retention_rules-0-trigger": "inactivity",
-        "retention_rules-0-action": "delete",
-        "retention_rules-0-grace_days": "30",
-        "retention_rules-0-position": "0",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_dpo_creates_activity_with_purpose_and_rule(dpo_client, dpo):
     controller = ControllerFactory()
-    response = dpo_client.post(reverse("admin:processing_processingactivity_add"), _activity_form(controller))
+    response = dpo_client.post(reverse("admin:processing_processingactivity_add"), activity_form(controller))
     assert response.status_code == 302, response.context["errors"] if response.context else response
     activity = ProcessingActivity.objects.get(reference="NEW-1")
     assert activity.purposes.get().legal_basis == "contract"
@@ -125,7 +92,7 @@ def test_admin_refuses_special_data_without_art9_condition(dpo_client):
     controller = ControllerFactory()
     health = DataCategoryFactory(code="health", special_category=True)
     response = dpo_client.post(
-        reverse("admin:processing_processingactivity_add"), _activity_form(controller, data_categories=[health.pk])
+        reverse("admin:processing_processingactivity_add"), activity_form(controller, data_categories=[health.pk])
     )
     assert response.status_code == 200
     assert "art9_condition" in response.context["adminform"].form.errors
@@ -136,7 +103,7 @@ def test_admin_refuses_legitimate_interest_without_interest(dpo_client):
     controller = ControllerFactory()
     response = dpo_client.post(
         reverse("admin:processing_processingactivity_add"),
-        _activity_form(controller, **{"purposes-0-legal_basis": "legitimate_interests"}),
+        activity_form(controller, **{"purposes-0-legal_basis": "legitimate_interests"}),
     )
     assert response.status_code == 200
     assert not ProcessingActivity.objects.exists()
@@ -154,7 +121,7 @@ def test_activity_form_offers_and_accepts_only_its_controllers_recipients(dpo_cl
     offered = dpo_client.get(url).context["adminform"].form.fields["recipients"].queryset
     assert other not in offered and register.recipients.get() in offered
 
-    data = _activity_form(register.controller, reference="NEW-2", recipients=[other.pk])
+    data = activity_form(register.controller, reference="NEW-2", recipients=[other.pk])
     response = dpo_client.post(reverse("admin:processing_processingactivity_add"), data)
     assert response.status_code == 200
     assert "recipients" in response.context["adminform"].form.errors

@@ -7,8 +7,7 @@ from django.utils import timezone
 from retention.models import LegalHold, RetentionRun, Tombstone
 from retention.services import retention_enforce
 from subjects.models import PersonalDataRecord
-
-from .conftest import NOW
+from tests.support.records import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,7 @@ from tests.factories import (
     ProcessingActivityFactory,
     RetentionRuleFactory,
 )
-
-from .conftest import TZ
+from tests.support.records import TZ
 
 pytestmark = pytest.mark.django_db
 

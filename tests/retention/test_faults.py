@@ -36,17 +36,15 @@ from retention.services import erasure, legal_hold_place, record_expiry_recomput
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import DataCategoryFactory, DataSubjectFactory, ProcessingActivityFactory, RetentionRuleFactory
-from tests.retention.test_processes import APPS, ROOT, child_env
+from tests.support.processes import APPS, ROOT, child_env
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, available_apps=APPS)]
+pytestmark = pytest.mark.django_db(transaction=True, available_apps=APPS)
+# Worker and beat processes, and a terminated connection, need the real server.
+postgres_only = pytest.mark.postgres(
+    reason="needs PostgreSQL: worker and beat processes must share the test database and its row locks"
+)
 
 REDIS_SERVER = "redis-server"
-
-
-@pytest.fixture
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: worker and beat processes must share the test database and its row locks")
 
 
 def _free_port() -> int:
@@ -99,7 +97,7 @@ class Processes:
 
 
 @pytest.fixture
-def processes(_postgres_only, tmp_path):
+def processes(tmp_path):
     procs = Processes(tmp_path)
     try:
         yield procs
@@ -289,6 +287,7 @@ def erased_count() -> int:
     return Tombstone.objects.count()
 
 
+@postgres_only
 def test_a_worker_killed_mid_sweep_has_its_task_handed_out_again(processes, redis):
     data = Data(due=3000)
     env = celery_env(redis)
@@ -328,6 +327,7 @@ def test_a_worker_killed_mid_sweep_has_its_task_handed_out_again(processes, redi
     data.assert_consistent()
 
 
+@postgres_only
 def test_a_database_connection_dropped_mid_batch_fails_the_run_and_the_next_run_finishes(processes, redis):
     data = Data(due=3000)
     application = f"ropa-fault-{os.getpid()}"
@@ -372,6 +372,7 @@ def test_a_database_connection_dropped_mid_batch_fails_the_run_and_the_next_run_
     data.assert_consistent()
 
 
+@postgres_only
 def test_redis_stopped_and_started_under_a_running_beat(processes, redis, tmp_path):
     data = Data(due=400)
     sweep_every_second()
@@ -407,6 +408,7 @@ def test_redis_stopped_and_started_under_a_running_beat(processes, redis, tmp_pa
     data.assert_consistent()
 
 
+@postgres_only
 def test_two_beats_at_once_sweep_side_by_side_without_erasing_twice(processes, redis, tmp_path):
     data = Data(due=3000)
     sweep_every_second()
@@ -462,7 +464,8 @@ def test_a_batch_that_fails_to_commit_takes_its_counts_back_with_it(monkeypatch)
     assert sum(n for actions in run.counts.values() for action, n in actions.items() if action != "flag") == 20
 
 
-def test_a_connection_lost_between_batches_still_records_the_failed_run(_postgres_only, monkeypatch):
+@postgres_only
+def test_a_connection_lost_between_batches_still_records_the_failed_run(monkeypatch):
     """The connection dropped outside a batch (the sweep's own reads): the run is still saved as failed."""
     data = Data(due=40, not_due=0, held=0)
 
@@ -478,7 +481,8 @@ def test_a_connection_lost_between_batches_still_records_the_failed_run(_postgre
     assert run.anonymised + run.deleted == Tombstone.objects.count() == 40 and data.left() == 0
 
 
-def test_a_connection_lost_during_the_evidence_copy_records_the_failed_run(_postgres_only, monkeypatch):
+@postgres_only
+def test_a_connection_lost_during_the_evidence_copy_records_the_failed_run(monkeypatch):
     """The connection dropped while the tombstones of a batch are being copied in (psycopg's COPY, which
     Django does not wrap): the batch rolls back and the run is still saved as failed, not left running."""
     import psycopg

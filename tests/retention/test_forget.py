@@ -16,8 +16,7 @@ from ropa.audit.models import AuditEvent
 from subjects import services
 from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest, DataSubjectRequestEvent
 from tests.factories import DataSubjectFactory, PurposeFactory
-
-from .conftest import NOW
+from tests.support.records import NOW
 
 pytestmark = pytest.mark.django_db
 

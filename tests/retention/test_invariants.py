@@ -209,7 +209,7 @@ def file_rule(rule: law.Rule) -> dict:
     }
 
 
-class World:
+class InvariantWorld:
     """What every example starts from: two controllers of the test with three activities and no rules yet,
     the VoiceKing statement as shipped, a controller loaded from a register file, a DPO (token and admin
     login) and one system token per controller."""
@@ -262,7 +262,7 @@ class World:
 class RegisterMachine(RuleBasedStateMachine):
     """One example: a register that starts as the world left it, and the model of what the law requires."""
 
-    world: World  # set by the test
+    world: InvariantWorld  # set by the test
     concurrent = False  # the PostgreSQL machine with committed transactions also sweeps twice at once
 
     def __init__(self):
@@ -1505,7 +1505,7 @@ class RegisterMachine(RuleBasedStateMachine):
 @pytest.fixture
 def invariant_world(db, tmp_path, settings):
     settings.ROPA_API_THROTTLE_RATE = "1000000/minute"
-    return World(tmp_path)
+    return InvariantWorld(tmp_path)
 
 
 def test_retention_invariants_hold_on_every_write_path(invariant_world):
@@ -1517,14 +1517,13 @@ class ConcurrentRegisterMachine(RegisterMachine):
     concurrent = True
 
     def __init__(self):
-        self.world = World(self.tmp_path, statement=False)
+        self.world = InvariantWorld(self.tmp_path, statement=False)
         super().__init__()
 
 
 @pytest.mark.postgres
-def test_retention_invariants_hold_with_two_sweeps_at_once(transactional_db, tmp_path, settings, on_postgres):
-    if not on_postgres:
-        pytest.skip("two sweeps at once need PostgreSQL's row locks (SQLite serialises writers)")
+@pytest.mark.postgres(reason="two sweeps at once need PostgreSQL's row locks (SQLite serialises writers)")
+def test_retention_invariants_hold_with_two_sweeps_at_once(transactional_db, tmp_path, settings):
     settings.ROPA_API_THROTTLE_RATE = "1000000/minute"
     ConcurrentRegisterMachine.tmp_path = tmp_path
     run_state_machine_as_test(

@@ -13,16 +13,16 @@ from processing.models import ProcessingActivity
 from retention.models import RetentionRule
 from ropa.register.importer import RegisterFileError, load
 from subjects.models import PersonalDataRecord
-from tests.api.conftest import World
 from tests.factories import ControllerFactory, RetentionRuleFactory
-from tests.processing.test_admin import _activity_form
+from tests.support.api import ApiWorld
+from tests.support.forms import activity_form
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(db):
-    return World()
+    return ApiWorld()
 
 
 def test_the_api_reads_and_writes_a_maximum_and_the_expiry_follows(world):
@@ -61,12 +61,12 @@ def test_the_admin_edits_a_maximum_and_refuses_one_that_is_also_statutory(dpo_cl
     controller = ControllerFactory()
     url = reverse("admin:processing_processingactivity_add")
     refused = dpo_client.post(
-        url, _activity_form(controller, **{"retention_rules-0-statutory": "on", "retention_rules-0-maximum": "on"})
+        url, activity_form(controller, **{"retention_rules-0-statutory": "on", "retention_rules-0-maximum": "on"})
     )
     assert refused.status_code == 200
     assert "either a statutory minimum or a maximum" in refused.content.decode()
     assert not ProcessingActivity.objects.exists()
-    saved = dpo_client.post(url, _activity_form(controller, **{"retention_rules-0-maximum": "on"}))
+    saved = dpo_client.post(url, activity_form(controller, **{"retention_rules-0-maximum": "on"}))
     assert saved.status_code == 302
     rule = RetentionRule.objects.get()
     assert rule.maximum and rule.sentence("nl") == "Verwijderd maximaal 3 jaar na de laatste activiteit."

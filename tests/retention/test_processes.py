@@ -12,12 +12,10 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.db.models import Sum
 
 from retention.models import ErasureNotice, RetentionRun, RunStatus, Tombstone
@@ -26,36 +24,12 @@ from retention.services import record_expiry_recompute, retention_enforce
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import DataCategoryFactory, DataSubjectFactory, ProcessingActivityFactory, RetentionRuleFactory
+from tests.support.processes import APPS, ROOT, child_env
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# ``available_apps`` makes the flush after each test a TRUNCATE ... CASCADE of these apps' tables only.
-APPS = [
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django_celery_beat",
-    "processing",
-    "retention",
-    "subjects",
+pytestmark = [
+    pytest.mark.postgres(reason="needs PostgreSQL: other processes must share the test database and its row locks"),
+    pytest.mark.django_db(transaction=True, available_apps=APPS),
 ]
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, available_apps=APPS)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: other processes must share the test database and its row locks")
-
-
-def child_env(**extra) -> dict:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
-    env.update(extra)
-    return env
 
 
 def manage(*args, **popen) -> subprocess.Popen:

@@ -22,8 +22,7 @@ from retention.services import legal_hold_place, legal_hold_release, retention_e
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
 from tests.factories import DataCategoryFactory
-
-from .conftest import NOW
+from tests.support.records import NOW
 
 LATER = NOW + dt.timedelta(days=600)
 # What a database backup of the rows a sweep changes holds, in the order a restore can delete them.

@@ -21,8 +21,7 @@ from retention.services import (
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import ProcessingActivityFactory
-
-from .conftest import NOW
+from tests.support.records import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from retention.services import legal_hold_place, record_register, retention_enfo
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
 from tests.factories import DataCategoryFactory, DataSubjectFactory, ProcessingActivityFactory, RetentionRuleFactory
-
-from .conftest import TZ
+from tests.support.records import TZ
 
 pytestmark = pytest.mark.django_db
 

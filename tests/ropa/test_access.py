@@ -28,7 +28,7 @@ from tests.factories import (
     RetentionRuleFactory,
     SecurityMeasureFactory,
 )
-from tests.retention.conftest import NOW, World
+from tests.support.records import NOW, RetentionWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def auditor_client(auditor):
 @pytest.fixture
 def register(dpo):
     """One object of every model the admin lists, across two controllers, with evidence."""
-    world = World()
+    world = RetentionWorld()
     world.rule(action="anonymise", grace_days=0)
     world.record(payload={"name": "Marie Dubois", "iban": "BE68539007547034"})
     world.record()

@@ -27,7 +27,7 @@ from tests.factories import (
     RecipientFactory,
     RetentionRuleFactory,
 )
-from tests.retention.conftest import NOW, World
+from tests.support.records import NOW, RetentionWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def trail(dpo):
     with audit_actor(OUR_ACTOR):
         ours = ProcessingActivityFactory()
     with audit_actor(THEIR_ACTOR):
-        world = World()
+        world = RetentionWorld()
         world.rule(action="anonymise", grace_days=0)
         world.record()
         retention_enforce(now=NOW, controller=world.controller)

@@ -1,6 +1,5 @@
 """Register files: validation names the problem, loading is all-or-nothing and idempotent."""
 
-import textwrap
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,58 +7,9 @@ from django.core.management import CommandError, call_command
 from processing.models import Controller, ProcessingActivity, Purpose
 from retention.models import RetentionRule
 from ropa.register.importer import RegisterFileError, load, parse
+from tests.support.register_file import GOOD
 
 pytestmark = pytest.mark.django_db
-
-GOOD = """
-format: ropa-file/1
-statement: {file: acme.txt, title: Privacyverklaring Acme, date: 2024-03-01}
-vocabulary:
-  data_subject_categories: [{code: customers, name: Klanten, name_en: Customers}]
-  data_categories:
-    - {code: identification, name: Identificatiegegevens, name_en: Identification data}
-    - {code: health, name: Gezondheid, name_en: Health, special_category: true}
-controllers:
-  - key: acme
-    name: Acme NV
-    enterprise_number: BE0653.989.638
-    country: BE
-    sources: ["Acme NV is verantwoordelijk voor de verwerking."]
-    recipients:
-      - {key: cloud, name: Cloud Inc, kind: processor, country: US, safeguard: scc}
-    activities:
-      - reference: AC-01
-        name: Klantenbeheer
-        name_en: Customer management
-        purposes:
-          - {description: Uitvoering van het contract, legal_basis: contract}
-        data_subject_categories: [customers]
-        data_categories: [identification]
-        recipients: [cloud]
-        retention:
-          - {duration: {value: 10, unit: years}, trigger: contract_end, action: delete,
-             sources: ["Wij bewaren uw gegevens 10 jaar na het einde van het contract."]}
-        sources: ["Wij verwerken uw gegevens om het contract uit te voeren."]
-"""
-
-STATEMENT = (
-    "Acme NV is verantwoordelijk voor de verwerking.\n"
-    "Wij verwerken uw gegevens om   het contract uit te voeren.\n"
-    "Wij bewaren uw gegevens 10 jaar na het einde\nvan het contract.\n"
-)
-
-
-@pytest.fixture
-def write(tmp_path):
-    (tmp_path / "acme.txt").write_text(STATEMENT)
-
-    def _write(text: str, name: str = "acme.yaml"):
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return _write
-
 
 def test_load_creates_the_register_then_is_a_no_op(write):
     path = write(GOOD)

@@ -13,7 +13,7 @@ from ropa.audit.models import AuditEvent
 from ropa.register.importer import RegisterFileError, load
 from subjects.models import PersonalDataRecord
 from tests.factories import DataSubjectFactory
-from tests.ropa.test_register_file import GOOD, write  # noqa: F401 - the fixture
+from tests.support.register_file import GOOD
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +39,14 @@ def register(*, ended: dt.date | None, external_id: str) -> PersonalDataRecord:
 
 
 @pytest.fixture
-def loaded(write):  # noqa: F811 - the fixture above
+def loaded(write):
     load(write(STATUTORY))
     kept = register(ended=years_ago(3), external_id="kept")
     running = register(ended=None, external_id="running")
     return kept, running
 
 
-def test_a_file_that_shortens_a_statutory_rule_still_keeping_records_is_refused(write, loaded):  # noqa: F811
+def test_a_file_that_shortens_a_statutory_rule_still_keeping_records_is_refused(write, loaded):
     expiries = dict(PersonalDataRecord.objects.values_list("pk", "expires_at"))
     with pytest.raises(RegisterFileError) as refused:
         load(write(STATUTORY.replace("value: 10", "value: 2")))
@@ -59,7 +59,7 @@ def test_a_file_that_shortens_a_statutory_rule_still_keeping_records_is_refused(
     assert RetentionRule.objects.get().statutory is True
 
 
-def test_with_an_override_reason_the_file_loads_audited_and_lists_the_records(write, loaded, capsys):  # noqa: F811
+def test_with_an_override_reason_the_file_loads_audited_and_lists_the_records(write, loaded, capsys):
     kept, _running = loaded
     path = write(STATUTORY.replace("value: 10", "value: 2"))
     call_command("import_register", str(path), "--override-reason", "The statement now says 2 years.")
@@ -77,7 +77,7 @@ def test_with_an_override_reason_the_file_loads_audited_and_lists_the_records(wr
     assert override.changes["records_kept"] == [2, None]
 
 
-def test_a_file_that_shortens_an_ordinary_rule_reports_the_records(write):  # noqa: F811
+def test_a_file_that_shortens_an_ordinary_rule_reports_the_records(write):
     load(write(GOOD))
     record = register(ended=years_ago(3), external_id="c-1")
     report = load(write(GOOD.replace("value: 10", "value: 2")))

@@ -18,7 +18,7 @@ from processing.models import Controller, DataCategory, LoadedEntry, ProcessingA
 from retention.models import RetentionRule
 from ropa.api.services import api_token_issue
 from ropa.register.importer import load
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.django_db
 

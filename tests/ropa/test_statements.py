@@ -16,7 +16,7 @@ from retention.models import RetentionRule
 from ropa.api.services import api_token_issue
 from ropa.register.importer import SOURCE_TEXTS_DIR, STATEMENTS_DIR, statement_files
 from subjects.models import ConsentRecord, PersonalDataRecord
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.django_db
 

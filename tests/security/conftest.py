@@ -1,2 +1,2 @@
-# The API's world (two controllers, a token per role) serves the security tests too.
-from tests.api.conftest import Api, World, anyone, today, world  # noqa: F401
+# The API's world (two controllers, a token per role): the API's and the security tests' fixtures.
+from tests.support.api import anyone, today, world  # noqa: F401

@@ -27,10 +27,10 @@ def events(**filters):
 
 
 def test_admin_change_to_the_register_names_the_user_and_keeps_values(dpo_client, dpo):
-    from tests.processing.test_admin import _activity_form
+    from tests.support.forms import activity_form
 
     controller = ControllerFactory(key="initech")
-    response = dpo_client.post(reverse("admin:processing_processingactivity_add"), _activity_form(controller))
+    response = dpo_client.post(reverse("admin:processing_processingactivity_add"), activity_form(controller))
     assert response.status_code == 302
     activity = ProcessingActivity.objects.get(reference="NEW-1")
     [created] = events(object_type="processing.processingactivity", object_id=str(activity.pk), action="create")

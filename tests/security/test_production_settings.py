@@ -151,10 +151,10 @@ def test_the_login_page_carries_the_policy(client, db):
 def test_the_admin_still_saves_under_the_policy(dpo_client, register):
     """A form post works: the CSRF token is a hidden field, not injected by script."""
     from processing.models import ProcessingActivity
-    from tests.processing.test_admin import _activity_form
+    from tests.support.forms import activity_form
 
     response = dpo_client.post(
-        reverse("admin:processing_processingactivity_add"), _activity_form(register["activity"].controller)
+        reverse("admin:processing_processingactivity_add"), activity_form(register["activity"].controller)
     )
     assert response.status_code == 302
     assert ProcessingActivity.objects.filter(reference="NEW-1").exists()
