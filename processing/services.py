@@ -1,4 +1,5 @@
-"""Writes to the register. The admin, the API, the importer and commands all go through these.
+"""Writes to the register. The admin, the API (a nested activity in one transaction, vocabulary entries), the
+importer and commands all go through these.
 
 Each service validates with the pure rules, runs in one transaction and records who made the change
 in the version history.
@@ -6,13 +7,14 @@ in the version history.
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ropa.kernel.writes import as_actor
+from ropa.kernel.writes import as_actor, assign, error_list, holds
 
 from . import rules
 from .choices import ActivityStatus
-from .models import Controller, DataCategory, ProcessingActivity, Recipient
+from .models import Controller, DataCategory, ProcessingActivity, Purpose, Recipient, Source
 
 
 @transaction.atomic
@@ -67,3 +69,63 @@ def processing_activity_end(
     activity.ended_on = ended_on
     activity.replaced_by = replaced_by
     return processing_activity_save(activity=activity, actor=actor, reason="ended")
+
+
+# The lists an activity written whole (``processing_activity_write``) may carry.
+NESTED = ("purposes", "data_subject_categories", "data_categories", "recipients", "security_measures", "sources")
+
+
+@transaction.atomic
+def vocabulary_save(*, entry, actor=None, reason: str | None = None):
+    """Validate and save a vocabulary entry (data-subject category, data category, security measure)."""
+    entry.full_clean()
+    as_actor(entry, actor, reason)
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def processing_activity_write(
+    *, activity: ProcessingActivity | None, data: dict, actor=None, reason: str = "api"
+) -> ProcessingActivity:
+    """Create or update an activity with its nested lists. Lists present in ``data`` replace the stored
+    ones; absent lists are left alone. The activity itself goes through ``processing_activity_save``
+    (model validation and the Art. 30 rules)."""
+    data = dict(data)
+    nested = {name: data.pop(name) for name in NESTED if name in data}
+    activity = assign(activity or ProcessingActivity(), data)
+    processing_activity_save(
+        activity=activity, actor=actor, data_categories=nested.get("data_categories"), reason=reason
+    )
+    for name in ("data_subject_categories", "recipients", "security_measures"):
+        if name in nested:
+            getattr(activity, name).set(nested[name])
+    if "purposes" in nested:
+        _sync_ordered(activity, activity.purposes, Purpose, nested["purposes"], "purposes", actor, reason)
+    if "sources" in nested:
+        _sync_ordered(activity, activity.sources, Source, nested["sources"], "sources", actor, reason)
+    return activity
+
+
+def _sync_ordered(activity, manager, model, rows: list[dict], label: str, actor, reason) -> None:
+    """Make an ordered child list match ``rows``, keeping the rows (and ids) at positions that stay."""
+    existing = list(manager.order_by("position", "id"))
+    errors: dict[int, dict] = {}
+    for position, values in enumerate(rows):
+        instance = existing[position] if position < len(existing) else model(activity=activity)
+        values = {**values, "position": position}
+        if holds(instance, values):
+            continue
+        assign(instance, values)
+        try:
+            instance.full_clean()
+        except ValidationError as exc:
+            errors[position] = exc.message_dict
+            continue
+        as_actor(instance, actor, reason)
+        instance.save()
+    if errors:
+        raise ValidationError({label: [error_list(errors, len(rows))]})
+    for surplus in existing[len(rows) :]:
+        as_actor(surplus, actor, reason)
+        surplus.delete()

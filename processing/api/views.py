@@ -25,13 +25,18 @@ from processing.models import (
     Recipient,
     SecurityMeasure,
 )
-from processing.services import controller_save, processing_activity_end, recipient_save
+from processing.services import (
+    controller_save,
+    processing_activity_end,
+    processing_activity_write,
+    recipient_save,
+    vocabulary_save,
+)
 from ropa.api.mixins import RegisterViewSet
 from ropa.kernel.writes import assign
 
 from . import serializers
 from .selectors import ACTIVITY_ROW
-from .writes import processing_activity_write, vocabulary_save
 
 
 class ControllerViewSet(RegisterViewSet):

@@ -1,8 +1,10 @@
 """Retention endpoints: activities with their rules, records for internal systems, legal holds, and each
-source system's erasure feed. Writes go through ``retention.services`` (and ``retention.api.writes`` for
-the batch paths it does not have yet)."""
+source system's erasure feed. Writes go through ``retention.services``, the batch
+registration and the rules of a nested activity included."""
 
 from __future__ import annotations  # the record viewset defines list(); annotations say list[...]
+
+from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,8 +16,8 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from processing.api import views as register_views
-from processing.api.writes import processing_activity_write
 from processing.models import Controller, DataCategory, ProcessingActivity
+from processing.services import processing_activity_write
 from retention.models import ErasureNotice, LegalHold, RetentionRule
 from retention.services import (
     OMITTED,
@@ -25,6 +27,8 @@ from retention.services import (
     legal_hold_release,
     record_update_dates,
 )
+from retention.services.batches import BatchConflict, RecordInput, record_register_many
+from retention.services.rule_sync import retention_rules_sync
 from ropa.api.mixins import ApiViewMixin, any_of
 from ropa.api.pagination import KeysetPagination, RegisterPagination
 from ropa.api.roles import ALL_ROLES, DPO_ONLY, Role
@@ -43,7 +47,6 @@ from subjects.api.serializers import (
 from subjects.models import DataSubject, PersonalDataRecord
 
 from . import serializers
-from .writes import BatchConflict, RecordInput, record_register_many, retention_rules_sync
 
 SYSTEM_ONLY = frozenset({Role.SYSTEM})
 DPO_OR_SYSTEM = frozenset({Role.DPO, Role.SYSTEM})
@@ -190,44 +193,14 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def resolve(self, rows: list[dict]) -> tuple[list[RecordInput], list[dict]]:
         """Turn validated rows into ``RecordInput``s with a few queries for the whole batch: activities of
         the token's controller, data categories by code, rules by id. Errors line up with the rows."""
-        token = self.token
-        controller_ids = token.controller_ids
+        lookup = _BatchLookup(rows, controller_ids=self.token.controller_ids)
         errors: list[dict] = [{} for _ in rows]
-        ids = {row["activity"] for row in rows if isinstance(row["activity"], int)}
-        references = {row["activity"] for row in rows if isinstance(row["activity"], str)}
-        activities = ProcessingActivity.objects.filter(Q(pk__in=ids) | Q(reference__in=references))
-        if controller_ids is not None:
-            activities = activities.filter(controller_id__in=controller_ids)
-        by_id, by_reference = {}, {}
-        for activity in activities:
-            by_id[activity.pk] = activity
-            by_reference.setdefault(activity.reference, []).append(activity)
-        categories = {c.code: c for c in DataCategory.objects.filter(code__in={row["data_category"] for row in rows})}
-        rule_ids = {row["retention_rule"] for row in rows if row.get("retention_rule")}
-        rules = {r.pk: r for r in RetentionRule.objects.filter(pk__in=rule_ids)} if rule_ids else {}
         items, seen = [], {}
         for index, row in enumerate(rows):
             problems = errors[index]
-            ref = row["activity"]
-            if isinstance(ref, int):
-                activity = by_id.get(ref)
-            else:
-                matches = by_reference.get(ref, [])
-                activity = matches[0] if len(matches) == 1 else None
-                if len(matches) > 1:
-                    problems["activity"] = [f"Reference “{ref}” is used by several controllers; give the id."]
-            if activity is None and "activity" not in problems:
-                problems["activity"] = [f"No activity “{ref}” under this token's controller."]
-            category = categories.get(row["data_category"])
-            if category is None:
-                problems["data_category"] = ["Unknown code “{}”.".format(row["data_category"])]
-            rule = None
-            if row.get("retention_rule"):
-                rule = rules.get(row["retention_rule"])
-                if rule is None or (activity is not None and rule.activity_id != activity.pk):
-                    problems["retention_rule"] = [f"No retention rule {row['retention_rule']} on this activity."]
-                elif category is not None and rule.data_category_id not in (None, category.pk):
-                    problems["retention_rule"] = ["The rule is for another data category."]
+            activity = lookup.activity(row["activity"], problems)
+            category = lookup.category(row["data_category"], problems)
+            rule = lookup.rule(row.get("retention_rule"), activity, category, problems)
             if row["external_id"] in seen:
                 problems["external_id"] = [f"Also sent as record {seen[row['external_id']]} of this batch."]
             seen.setdefault(row["external_id"], index)
@@ -246,6 +219,55 @@ class RecordViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                 )
             )
         return items, errors
+
+
+class _BatchLookup:
+    """What the rows of one batch name, read once: activities (by id or reference, within the token's
+    controllers), data categories by code, rules by id. Each lookup adds its refusal to the row's problems."""
+
+    def __init__(self, rows: list[dict], *, controller_ids):
+        ids = {row["activity"] for row in rows if isinstance(row["activity"], int)}
+        references = {row["activity"] for row in rows if isinstance(row["activity"], str)}
+        activities = ProcessingActivity.objects.filter(Q(pk__in=ids) | Q(reference__in=references))
+        if controller_ids is not None:
+            activities = activities.filter(controller_id__in=controller_ids)
+        self.by_id, self.by_reference = {}, defaultdict(list)
+        for activity in activities:
+            self.by_id[activity.pk] = activity
+            self.by_reference[activity.reference].append(activity)
+        codes = {row["data_category"] for row in rows}
+        self.categories = {c.code: c for c in DataCategory.objects.filter(code__in=codes)}
+        rule_ids = {row["retention_rule"] for row in rows if row.get("retention_rule")}
+        self.rules = {r.pk: r for r in RetentionRule.objects.filter(pk__in=rule_ids)} if rule_ids else {}
+
+    def activity(self, ref, problems: dict):
+        if isinstance(ref, int):
+            activity = self.by_id.get(ref)
+        else:
+            matches = self.by_reference.get(ref, [])
+            if len(matches) > 1:
+                problems["activity"] = [f"Reference “{ref}” is used by several controllers; give the id."]
+                return None
+            activity = matches[0] if matches else None
+        if activity is None:
+            problems["activity"] = [f"No activity “{ref}” under this token's controller."]
+        return activity
+
+    def category(self, code: str, problems: dict):
+        category = self.categories.get(code)
+        if category is None:
+            problems["data_category"] = [f"Unknown code “{code}”."]
+        return category
+
+    def rule(self, rule_id, activity, category, problems: dict):
+        if not rule_id:
+            return None
+        rule = self.rules.get(rule_id)
+        if rule is None or (activity is not None and rule.activity_id != activity.pk):
+            problems["retention_rule"] = [f"No retention rule {rule_id} on this activity."]
+        elif category is not None and rule.data_category_id not in (None, category.pk):
+            problems["retention_rule"] = ["The rule is for another data category."]
+        return rule
 
 
 class LegalHoldViewSet(

@@ -37,10 +37,12 @@ service and the management command share one name, ``retention_enforce``.
 
 The parts: ``records`` (registering and dating records, their expiry), ``rule_changes`` (what a rule
 change does to the records it keeps), ``holds``, ``feed`` (the erasure feed), ``erasure`` (the one eraser
-and its evidence), ``subject_records`` (a person's records at their request) and ``sweep``. Callers import
-from here.
+and its evidence), ``subject_records`` (a person's records at their request), ``sweep``, and the API's
+batch paths: ``batches`` (records registered a thousand at a time) and ``rule_sync`` (an activity's rules
+from its payload). Callers import from here.
 """
 
+from .batches import BatchConflict, RecordInput, record_register_many
 from .erasure import ERASE_COLUMNS, erase_rows, record_ref, record_ref_matches, records_erase
 from .feed import erasure_confirm
 from .holds import legal_hold_place, legal_hold_release
@@ -68,6 +70,7 @@ from .rule_changes import (
     rule_weakening,
     rule_write_guard,
 )
+from .rule_sync import retention_rules_sync
 from .subject_records import statutory_keep, subject_records_erase
 from .sweep import retention_enforce, retention_run_mark_interrupted
 
@@ -75,7 +78,9 @@ __all__ = [
     "DATE_FIELDS",
     "ERASE_COLUMNS",
     "OMITTED",
+    "BatchConflict",
     "Omitted",
+    "RecordInput",
     "RetentionChange",
     "RuleWeakening",
     "StatutoryRuleWeakened",
@@ -90,12 +95,14 @@ __all__ = [
     "record_ref",
     "record_ref_matches",
     "record_register",
+    "record_register_many",
     "record_update_dates",
     "record_upsert",
     "record_warnings",
     "records_erase",
     "records_trigger_date_set",
     "retention_enforce",
+    "retention_rules_sync",
     "retention_run_mark_interrupted",
     "rule_changed",
     "rule_changes",

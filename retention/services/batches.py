@@ -1,121 +1,41 @@
-"""Writes the API needs beyond ``retention.services``, built from its parts.
+"""A batch of up to 1,000 records registered in a handful of queries (``record_register_many``). It computes
+expiry with the same pure engine ``record_upsert`` uses (``engine.applicable_rules`` + ``engine.expires_at``,
+rules read once per activity), inserts new records in one statement, and hands every record that already
+exists and differs in what was sent to ``record_upsert`` itself, so an update has exactly one code path
+(what is left out is kept; a hold or a restriction refuses what it freezes)."""
 
-- ``retention_rules_sync``: an activity's rules from the nested activity payload (a row with an id merges
-  onto its rule), refused when it weakens a statutory minimum that still keeps records (unless overridden
-  with a reason), then ``rule_changed`` so that the records' expiry follows in the same transaction and
-  the answer lists whose moved earlier.
-- ``record_register_many``: a batch of up to 1,000 records in a handful of queries. It computes expiry
-  with the same pure engine ``record_upsert`` uses (``engine.applicable_rules`` + ``engine.expires_at``,
-  rules read once per activity), inserts new records in one statement, and hands every record that
-  already exists and differs in what was sent to ``record_upsert`` itself, so an update has exactly one
-  code path (what is left out is kept; a hold or a restriction refuses what it freezes).
+from __future__ import annotations
 
-TODO(retention): both belong in the ``retention.services`` package (as ``retention_rules_save`` and
-``record_register_many``); they live here because the API was built beside that module, not in it.
-"""
-
-import copy
 import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from processing.models import DataCategory
-from retention import engine, selectors
-from retention.models import RetentionRule
-from retention.services import (
+from ropa.kernel.problems import Conflict
+from subjects.choices import RecordStatus
+from subjects.models import DataSubject, PersonalDataRecord
+
+from .. import engine, selectors
+from ..models import RetentionRule
+from .records import (
     OMITTED,
     Omitted,
-    RetentionChange,
-    StatutoryRuleWeakened,
     record_change_refusal,
     record_changes,
     record_expiry_warnings,
     record_upsert,
-    rule_changes,
-    rule_weakening,
     subject_register,
 )
-from ropa.kernel.problems import Conflict
-from ropa.kernel.writes import as_actor, assign, error_list
-from subjects.choices import RecordStatus
-from subjects.models import DataSubject, PersonalDataRecord
 
 # What a rule row of the API may set, besides its data category, duration and position (which it sets
 # through ``data_category`` and ``duration``, and its place in the list).
 _RULE_FIELDS = frozenset(
     f.name for f in RetentionRule._meta.concrete_fields if not f.primary_key and not f.is_relation
 ) - {"duration_value", "duration_unit", "position"}
-
-
-def _rule_values(row: dict, categories: dict) -> dict:
-    """The model values a rule row gives: only the keys it has (a key left out keeps what is stored, or the
-    default of a new rule)."""
-    values = {name: value for name, value in row.items() if name in _RULE_FIELDS}
-    if "data_category" in row:
-        values["data_category"] = categories.get(row["data_category"]) if row["data_category"] else None
-    if "duration" in row:
-        duration = row["duration"]
-        values["duration_value"] = duration["value"] if duration else None
-        values["duration_unit"] = duration["unit"] if duration else ""
-    return values
-
-
-@transaction.atomic
-def retention_rules_sync(
-    *,
-    activity,
-    rows: list[dict],
-    actor=None,
-    reason: str = "api",
-    override_reason: str | None = None,
-    now: dt.datetime | None = None,
-) -> RetentionChange:
-    """Make the activity's rules match ``rows``: the list replaces the set of rules. A row with the ``id`` of
-    a stored rule (records name the rule that applies to them) changes the keys it gives and keeps the
-    others; a row without one is a new rule; stored rules not listed are removed. Nothing is written when
-    the change would weaken a statutory rule that still keeps records (``StatutoryRuleWeakened``), unless
-    ``override_reason`` says why (audited). Returns whose expiry moved earlier (``rule_changed``)."""
-    existing = {rule.pk: rule for rule in activity.retention_rules.all()}
-    codes = {row["data_category"] for row in rows if row.get("data_category")}
-    categories = {c.code: c for c in DataCategory.objects.filter(code__in=codes)}
-    planned = []
-    for position, row in enumerate(rows):
-        stored = existing.get(row.get("id"))
-        rule = copy.copy(stored) if stored else RetentionRule(activity=activity)
-        assign(rule, {**_rule_values(row, categories), "position": position})
-        planned.append((stored, rule))
-    listed = {stored.pk for stored, _rule in planned if stored}
-    removed = [rule for pk, rule in existing.items() if pk not in listed]
-    # Every weakened statutory rule is named at once, before anything is written.
-    weakened = [rule_weakening(stored=stored, new=rule, now=now) for stored, rule in planned if stored]
-    weakened += [rule_weakening(stored=rule, new=None, now=now) for rule in removed]
-    weakened = [weakening for weakening in weakened if weakening]
-    if weakened and not (override_reason or "").strip():
-        raise StatutoryRuleWeakened(weakened)
-    compared = [f.attname for f in RetentionRule._meta.concrete_fields if not f.primary_key]
-    errors = {}
-    with rule_changes(activity_id=activity.pk, override_reason=override_reason, now=now) as outcome:
-        for position, (stored, rule) in enumerate(planned):
-            if stored and all(getattr(stored, name) == getattr(rule, name) for name in compared):
-                continue
-            try:
-                rule.full_clean()
-            except ValidationError as exc:
-                errors[position] = exc.message_dict
-                continue
-            as_actor(rule, actor, reason)
-            rule.save()
-        if errors:
-            raise ValidationError({"retention_rules": [error_list(errors, len(rows))]})
-        for rule in removed:
-            as_actor(rule, actor, reason)
-            rule.delete()
-    return outcome.change
 
 
 @dataclass
