@@ -64,32 +64,8 @@ def _holds_in_force(record: PersonalDataRecord) -> list[int]:
     return list(holds.order_by("pk").values_list("pk", flat=True))
 
 
-@transaction.atomic
-def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = None, origin: str = "request") -> dict:
-    """Erase every record of ``subject`` (Art. 17) through the sweep's eraser, except those a legal hold in
-    force or a statutory minimum still running keeps. Records whose deciding rule anonymises are anonymised,
-    all others deleted. The erasure is evidenced like a sweep's: a run (origin ``request``), one tombstone
-    and one erasure-feed line per record. When nothing of the subject is kept, the subject is forgotten
-    (``subjects_forget``). Returns ``{"erased": [...], "kept": [...], "run": id, "subject": {...}}``, each
-    line with ids, category, action or reason (a hold by its id), ``subject`` saying whether its identifiers
-    were cleared or what keeps them: never personal data values."""
-    now = now or timezone.now()
-    problem = restore_pending()
-    if problem:
-        # As for a sweep: tombstones made now would collide with the ones the restore must put back.
-        raise ValidationError({"subject": f"Erasure refused until the restore is complete: {problem}"})
-    # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
-    advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
-    records = list(
-        PersonalDataRecord.objects.select_for_update(of=("self",))
-        .filter(subject=subject)
-        .exclude(status=RecordStatus.ERASED)
-        .select_related("activity", "data_category", "expiry_rule")
-        .order_by("pk")
-    )
-    held_ids = set(
-        selectors.record_list_held(PersonalDataRecord.objects.filter(subject=subject)).values_list("pk", flat=True)
-    )
+def _sorted_out(records, held_ids: set[int], *, now: dt.datetime) -> tuple[list[tuple], list[dict], list[dict]]:
+    """The rows to erase (``ERASE_COLUMNS``), and a line per record erased and per record kept, with why."""
     rules_by_activity: dict[int, dict[int, RetentionRule]] = {}
     to_erase, erased, kept = [], [], []
     for record in records:
@@ -125,6 +101,64 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
             )
         )
         erased.append({**line, "action": action})
+    return to_erase, erased, kept
+
+
+def _subject_line(subject: DataSubject, *, forgotten: list[int], kept: list[dict]) -> dict:
+    """Whether the subject's identifiers were cleared, or which records and holds keep them."""
+    if subject.pk in forgotten:
+        return {"identifiers": "cleared"}
+    holds = LegalHold.objects.in_force().filter(subject=subject).order_by("pk").values_list("pk", flat=True)
+    return {
+        "identifiers": "kept",
+        "kept_for": {"records": [line["record"] for line in kept], "legal_holds": list(holds)},
+    }
+
+
+def _run_finished(run: RetentionRun, *, to_erase: list[tuple], held: list[PersonalDataRecord]) -> None:
+    """The run's counts, per deciding rule as a sweep counts them (held records under ``hold``), and its end."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for _pk, rule_id, action, *_rest in to_erase:
+        counts[str(rule_id)][action] += 1
+    for record in held:
+        # As the sweep counts what it left alone (the exports' "kept for a legal hold").
+        counts[str(record.expiry_rule_id)]["hold"] += 1
+    run.counts = {rule: dict(actions) for rule, actions in sorted(counts.items())}
+    run.anonymised = sum(1 for row in to_erase if row[2] == "anonymise")
+    run.deleted = sum(1 for row in to_erase if row[2] == "delete")
+    run.skipped_for_hold = len(held)
+    run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
+    run.heartbeat_at = run.finished_at
+    run.save()
+
+
+@transaction.atomic
+def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = None, origin: str = "request") -> dict:
+    """Erase every record of ``subject`` (Art. 17) through the sweep's eraser, except those a legal hold in
+    force or a statutory minimum still running keeps. Records whose deciding rule anonymises are anonymised,
+    all others deleted. The erasure is evidenced like a sweep's: a run (origin ``request``), one tombstone
+    and one erasure-feed line per record. When nothing of the subject is kept, the subject is forgotten
+    (``subjects_forget``). Returns ``{"erased": [...], "kept": [...], "run": id, "subject": {...}}``, each
+    line with ids, category, action or reason (a hold by its id), ``subject`` saying whether its identifiers
+    were cleared or what keeps them: never personal data values."""
+    now = now or timezone.now()
+    problem = restore_pending()
+    if problem:
+        # As for a sweep: tombstones made now would collide with the ones the restore must put back.
+        raise ValidationError({"subject": f"Erasure refused until the restore is complete: {problem}"})
+    # Shared with the sweep: a hold placed before this point is seen, none can be placed until commit.
+    advisory_xact_lock(HOLD_LOCK_KEY, shared=True)
+    records = list(
+        PersonalDataRecord.objects.select_for_update(of=("self",))
+        .filter(subject=subject)
+        .exclude(status=RecordStatus.ERASED)
+        .select_related("activity", "data_category", "expiry_rule")
+        .order_by("pk")
+    )
+    held_ids = set(
+        selectors.record_list_held(PersonalDataRecord.objects.filter(subject=subject)).values_list("pk", flat=True)
+    )
+    to_erase, erased, kept = _sorted_out(records, held_ids, now=now)
     run = RetentionRun.objects.create(
         started_at=now,
         heartbeat_at=now,
@@ -137,28 +171,8 @@ def subject_records_erase(*, subject: DataSubject, now: dt.datetime | None = Non
     if subject.pk not in forgotten:
         # Nothing erased now (all erased before, or none), or the eraser found something still kept.
         forgotten = subjects_forget(subject_ids=[subject.pk], now=now)
-    if subject.pk in forgotten:
-        subject_line = {"identifiers": "cleared"}
-    else:
-        holds = LegalHold.objects.in_force().filter(subject=subject).order_by("pk").values_list("pk", flat=True)
-        subject_line = {
-            "identifiers": "kept",
-            "kept_for": {"records": [line["record"] for line in kept], "legal_holds": list(holds)},
-        }
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for _pk, rule_id, action, *_rest in to_erase:
-        counts[str(rule_id)][action] += 1
-    held_records = [record for record in records if record.pk in held_ids]
-    for record in held_records:
-        # Per deciding rule, as the sweep counts what it left alone (the exports' "kept for a legal hold").
-        counts[str(record.expiry_rule_id)]["hold"] += 1
-    run.counts = {rule: dict(actions) for rule, actions in sorted(counts.items())}
-    run.anonymised = sum(1 for row in to_erase if row[2] == "anonymise")
-    run.deleted = sum(1 for row in to_erase if row[2] == "delete")
-    run.skipped_for_hold = len(held_records)
-    run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
-    run.heartbeat_at = run.finished_at
-    run.save()
+    subject_line = _subject_line(subject, forgotten=forgotten, kept=kept)
+    _run_finished(run, to_erase=to_erase, held=[record for record in records if record.pk in held_ids])
     if to_erase:
         transaction.on_commit(lambda: journal_export_after_run(run=run))
     logger.info("erasure request run %s: erased %s, kept %s", run.pk, len(erased), len(kept))

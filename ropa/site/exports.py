@@ -114,22 +114,20 @@ def register_export_view(request):
     return TemplateResponse(request, "admin/register/export.html", context)
 
 
-def register_completeness_view(request):
-    """Every activity with the Art. 30 items it lacks (by default only the incomplete ones)."""
-    _check_access(request)
-    language = _language()
-    visible = visible_controller_ids(request.user)
-    everything = None if visible is None else sorted(visible)
-    controllers = scoped(Controller.objects.order_by("name"), request.user, "pk")
-    selected = request.GET.get("controller") or ""
+def _completeness_snapshot(controllers, selected: str, everything):
+    """The register of the controller asked for (its pk or key), or of every one the user sees when the
+    choice is not theirs or not known; with the choice that stands."""
     if selected and not controllers.filter(**{"pk" if selected.isdigit() else "key": selected}).exists():
         selected = ""
-    show_all = request.GET.get("all") == "1"
     try:
-        snapshot = register_snapshot(controller=[selected] if selected else everything)
+        return register_snapshot(controller=[selected] if selected else everything), selected
     except ExportError:
-        snapshot = register_snapshot(controller=everything)
-        selected = ""
+        return register_snapshot(controller=everything), ""
+
+
+def _completeness_rows(snapshot, language: str, *, show_all: bool):
+    """The activities with their gaps (all of them with ``show_all``), the controllers' own gaps, and how
+    many activities there are."""
     rows, controller_rows, total = [], [], 0
     for controller in snapshot.controllers:
         gaps = controller_gaps(controller)
@@ -149,6 +147,19 @@ def register_completeness_view(request):
                         "articles": ", ".join(sorted({f"Art. {gap.article}" for gap in gaps})),
                     }
                 )
+    return rows, controller_rows, total
+
+
+def register_completeness_view(request):
+    """Every activity with the Art. 30 items it lacks (by default only the incomplete ones)."""
+    _check_access(request)
+    language = _language()
+    visible = visible_controller_ids(request.user)
+    everything = None if visible is None else sorted(visible)
+    controllers = scoped(Controller.objects.order_by("name"), request.user, "pk")
+    snapshot, selected = _completeness_snapshot(controllers, request.GET.get("controller") or "", everything)
+    show_all = request.GET.get("all") == "1"
+    rows, controller_rows, total = _completeness_rows(snapshot, language, show_all=show_all)
     incomplete = sum(1 for row in rows if row["gaps"])
     page = Paginator(rows, COMPLETENESS_PAGE_SIZE).get_page(request.GET.get("page"))
     query = {key: value for key, value in (("controller", selected), ("all", "1" if show_all else "")) if value}
