@@ -180,7 +180,7 @@ class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, adm
         )
 
     def get_readonly_fields(self, request, obj=None):
-        # Dates are edited where retention is known (retention/admin.py), so that the expiry follows.
+        # Dates are edited where retention is known (retention/admin/enforcement.py), so that the expiry follows.
         return [*self.readonly_fields, *(name for row in self.date_fields for name in row)]
 
     def has_add_permission(self, request):

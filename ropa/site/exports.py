@@ -1,7 +1,7 @@
 """Exports and completeness in the admin: an action and a button on the controller, a completeness list.
 
 The register's admin (processing.admin) knows nothing of exports; this module adds them, as
-retention/admin.py adds the retention rules to the activity page. The views only parse the form and
+retention/admin/rules.py adds the retention rules to the activity page. The views only parse the form and
 call ``ropa.register``; who may use them is whoever may view controllers and activities (a DPO, or an
 auditor with a read-only account).
 """
