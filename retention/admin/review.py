@@ -208,48 +208,7 @@ def retention_review_view(request):
     context = {**admin.site.each_context(request), "opts": PersonalDataRecord._meta}
     data = request.POST if request.method == "POST" else request.GET
     if request.method == "POST" or "action" in request.GET:
-        action = data.get("action", "")
-        if action not in REVIEW_ACTIONS:
-            messages.error(request, _("Choose what to do with the selected records."))
-            return HttpResponseRedirect(queue)
-        if not request.user.has_perm(REVIEW_ACTIONS[action][0]):
-            raise PermissionDenied
-        selection = _review_selection(data, flagged)
-        confirmed = request.method == "POST" and "confirm" in request.POST
-        form = ReviewConfirmForm(request.POST if confirmed else None, action=action)
-        if confirmed and (action == "release" or form.is_valid()):
-            try:
-                _decide(request, action, selection, form)
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            return HttpResponseRedirect(queue)
-        if not selection.exists():
-            messages.warning(request, _("Select at least one record or group."))
-            return HttpResponseRedirect(queue)
-        summary = list(
-            selection.values("activity__reference", "activity__controller__name", "expiry_rule_id")
-            .annotate(n=Count("pk"))
-            .order_by("activity__controller__name", "activity__reference")
-        )
-        rules = RetentionRule.objects.in_bulk([row["expiry_rule_id"] for row in summary if row["expiry_rule_id"]])
-        for row in summary:
-            rule = rules.get(row["expiry_rule_id"])
-            row["sentence"] = rule.sentence() if rule else ""
-            row["flag_only"] = not (rule and rule.action in engine.ERASING_ACTIONS)
-        context.update(
-            {
-                "title": _("Confirm: %(action)s") % {"action": REVIEW_ACTIONS[action][1]},
-                "action": action,
-                "action_label": REVIEW_ACTIONS[action][1],
-                "form": form,
-                "summary": summary,
-                "total": sum(row["n"] for row in summary),
-                "records": data.getlist("record"),
-                "groups": data.getlist("group"),
-                "queue": queue,
-            }
-        )
-        return TemplateResponse(request, "admin/retention/review_confirm.html", context)
+        return _review_action(request, data, flagged, queue, context)
     context.update(
         {
             "title": _("Review flagged records"),
@@ -260,6 +219,58 @@ def retention_review_view(request):
         }
     )
     return TemplateResponse(request, "admin/retention/review.html", context)
+
+
+def _review_action(request, data, flagged, queue: str, context: dict):
+    """An action on a selection: its confirmation page, or once confirmed the decision, then back to the queue."""
+    action = data.get("action", "")
+    if action not in REVIEW_ACTIONS:
+        messages.error(request, _("Choose what to do with the selected records."))
+        return HttpResponseRedirect(queue)
+    if not request.user.has_perm(REVIEW_ACTIONS[action][0]):
+        raise PermissionDenied
+    selection = _review_selection(data, flagged)
+    confirmed = request.method == "POST" and "confirm" in request.POST
+    form = ReviewConfirmForm(request.POST if confirmed else None, action=action)
+    if confirmed and (action == "release" or form.is_valid()):
+        try:
+            _decide(request, action, selection, form)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(queue)
+    if not selection.exists():
+        messages.warning(request, _("Select at least one record or group."))
+        return HttpResponseRedirect(queue)
+    summary = _confirm_summary(selection)
+    context.update(
+        {
+            "title": _("Confirm: %(action)s") % {"action": REVIEW_ACTIONS[action][1]},
+            "action": action,
+            "action_label": REVIEW_ACTIONS[action][1],
+            "form": form,
+            "summary": summary,
+            "total": sum(row["n"] for row in summary),
+            "records": data.getlist("record"),
+            "groups": data.getlist("group"),
+            "queue": queue,
+        }
+    )
+    return TemplateResponse(request, "admin/retention/review_confirm.html", context)
+
+
+def _confirm_summary(selection) -> list[dict]:
+    """The selection by controller, activity and rule: how many records, the rule's sentence, whether it only flags."""
+    summary = list(
+        selection.values("activity__reference", "activity__controller__name", "expiry_rule_id")
+        .annotate(n=Count("pk"))
+        .order_by("activity__controller__name", "activity__reference")
+    )
+    rules = RetentionRule.objects.in_bulk([row["expiry_rule_id"] for row in summary if row["expiry_rule_id"]])
+    for row in summary:
+        rule = rules.get(row["expiry_rule_id"])
+        row["sentence"] = rule.sentence() if rule else ""
+        row["flag_only"] = not (rule and rule.action in engine.ERASING_ACTIONS)
+    return summary
 
 
 @admin.register(ReviewDecision)

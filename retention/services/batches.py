@@ -107,27 +107,49 @@ def record_register_many(
     through ``record_upsert``, which keeps what was left out. All or nothing: a record its hold or its
     restriction keeps from changing refuses the whole batch (``BatchConflict``, every such record named).
     Returns one line per item, in order."""
-    now = now or timezone.now()
-    tz = selectors.retention_time_zone()
-    subjects = _subjects(items)
-    existing = {
-        r.external_id: r
-        for r in PersonalDataRecord.objects.filter(
-            source_system=source_system, external_id__in=[i.external_id for i in items]
-        )
-    }
-    rules_of: dict[int, list[engine.RuleTerms]] = {}
+    batch = _Batch(source_system, items, now or timezone.now())
+    new = batch.sort()
+    if batch.refused:
+        raise BatchConflict(batch.refused)
+    for index in batch.changing:
+        batch.results[index] = batch.upsert(index)
+    if new:
+        batch.insert(new)
+    return batch.results
 
-    def warnings(*, activity_id, category_id, rule_id, dates, expires_at) -> list[dict]:
+
+class _Batch:
+    """One batch on its way in: what is stored under its external ids, the rules of its activities (read
+    once per activity), and a result line per item."""
+
+    def __init__(self, source_system: str, items: list[RecordInput], now: dt.datetime):
+        self.source_system, self.items, self.now = source_system, items, now
+        self.tz = selectors.retention_time_zone()
+        self.subjects = _subjects(items)
+        self.existing = {
+            r.external_id: r
+            for r in PersonalDataRecord.objects.filter(
+                source_system=source_system, external_id__in=[i.external_id for i in items]
+            )
+        }
+        self.rules_of: dict[int, list[engine.RuleTerms]] = {}
+        self.results: list[Registered | None] = [None] * len(items)
+        self.changing: list[int] = []  # stored records the batch changes, through record_upsert
+        self.refused: dict[int, Conflict] = {}
+
+    def rules(self, activity_id: int, *, category_id: int, rule_id: int | None) -> list[engine.RuleTerms]:
+        if activity_id not in self.rules_of:
+            self.rules_of[activity_id] = selectors.rule_terms_for_activity(activity_id)
+        return engine.applicable_rules(self.rules_of[activity_id], data_category_id=category_id, named_rule_id=rule_id)
+
+    def warnings(self, *, activity_id, category_id, rule_id, dates, expires_at) -> list[dict]:
         if expires_at is not None:
             return []
-        if activity_id not in rules_of:
-            rules_of[activity_id] = selectors.rule_terms_for_activity(activity_id)
-        rules = engine.applicable_rules(rules_of[activity_id], data_category_id=category_id, named_rule_id=rule_id)
+        rules = self.rules(activity_id, category_id=category_id, rule_id=rule_id)
         return record_expiry_warnings(rules=rules, dates=dates, expires_at=None)
 
-    def line(outcome: str, record: PersonalDataRecord) -> Registered:
-        found = warnings(
+    def line(self, outcome: str, record: PersonalDataRecord) -> Registered:
+        found = self.warnings(
             activity_id=record.activity_id,
             category_id=record.data_category_id,
             rule_id=record.retention_rule_id,
@@ -136,32 +158,16 @@ def record_register_many(
         )
         return Registered(record.pk, record.external_id, outcome, found)
 
-    def upsert(index: int, item: RecordInput) -> Registered:
-        try:
-            done = record_upsert(
-                subject=subjects[(item.activity.controller_id, item.subject_key)].instance(),
-                activity=item.activity,
-                data_category=item.data_category,
-                source_system=source_system,
-                external_id=item.external_id,
-                payload=item.payload,
-                dates=item.dates,
-                retention_rule=item.retention_rule,
-                now=now,
-            )
-        except Conflict as conflict:
-            # Changed since it was read above: still reported as the record of the batch it is.
-            raise BatchConflict({index: conflict}) from None
-        return line(done.outcome, done.record)
-
-    results: list[Registered | None] = [None] * len(items)
-    changing: list[int] = []
-    refused: dict[int, Conflict] = {}
-    new: list[tuple[int, dict]] = []
-    for index, item in enumerate(items):
-        subject = subjects[(item.activity.controller_id, item.subject_key)]
-        record = existing.get(item.external_id)
-        if record is not None:
+    def sort(self) -> list[tuple[int, dict]]:
+        """Settle what each item is: unchanged (its line written now), a change to a stored record (or a
+        refused one), or new; returns the new ones as rows to insert."""
+        new = []
+        for index, item in enumerate(self.items):
+            subject = self.subjects[(item.activity.controller_id, item.subject_key)]
+            record = self.existing.get(item.external_id)
+            if record is None:
+                new.append((index, self.row(item, subject)))
+                continue
             changed = record_changes(
                 record,
                 subject_id=subject.pk,
@@ -172,62 +178,75 @@ def record_register_many(
                 dates=item.dates,
             )
             if not changed:
-                results[index] = line("unchanged", record)
+                self.results[index] = self.line("unchanged", record)
                 continue
             refusal = record_change_refusal(record, changed)
             if refusal is not None:
-                refused[index] = refusal
-            changing.append(index)
-            continue
-        if item.activity.pk not in rules_of:
-            rules_of[item.activity.pk] = selectors.rule_terms_for_activity(item.activity.pk)
+                self.refused[index] = refusal
+            self.changing.append(index)
+        return new
+
+    def row(self, item: RecordInput, subject: SubjectRef) -> dict:
+        """A new record's columns, its expiry computed from its activity's rules."""
         rule_id = None if item.retention_rule is OMITTED else item.rule_id()
-        applicable = engine.applicable_rules(
-            rules_of[item.activity.pk], data_category_id=item.data_category.pk, named_rule_id=rule_id
-        )
-        expiry = engine.expires_at(rules=applicable, dates=item.dates, tz=tz)
-        record = {
+        applicable = self.rules(item.activity.pk, category_id=item.data_category.pk, rule_id=rule_id)
+        expiry = engine.expires_at(rules=applicable, dates=item.dates, tz=self.tz)
+        return {
             "subject_id": subject.pk,
             "activity_id": item.activity.pk,
             "data_category_id": item.data_category.pk,
             "retention_rule_id": rule_id,
-            "source_system": source_system,
+            "source_system": self.source_system,
             "external_id": item.external_id,
             "payload": None if item.payload is OMITTED else item.payload,
             "expires_at": expiry.at if expiry else None,
             "expiry_rule_id": expiry.rule.id if expiry else None,
             **item.dates,
         }
-        new.append((index, record))
-    if refused:
-        raise BatchConflict(refused)
-    for index in changing:
-        results[index] = upsert(index, items[index])
-    if new:
+
+    def upsert(self, index: int) -> Registered:
+        item = self.items[index]
+        try:
+            done = record_upsert(
+                subject=self.subjects[(item.activity.controller_id, item.subject_key)].instance(),
+                activity=item.activity,
+                data_category=item.data_category,
+                source_system=self.source_system,
+                external_id=item.external_id,
+                payload=item.payload,
+                dates=item.dates,
+                retention_rule=item.retention_rule,
+                now=self.now,
+            )
+        except Conflict as conflict:
+            # Changed since it was read above: still reported as the record of the batch it is.
+            raise BatchConflict({index: conflict}) from None
+        return self.line(done.outcome, done.record)
+
+    def insert(self, new: list[tuple[int, dict]]) -> None:
+        """The new records in one statement; one by one when a concurrent request registered some a moment ago."""
         try:
             with transaction.atomic():
-                ids = _insert_records([record for _, record in new], now=now)
+                ids = _insert_records([record for _, record in new], now=self.now)
         except IntegrityError:
-            # A concurrent request registered some of these a moment ago: take them one by one.
             ids = None
-        if ids is not None:
-            for (index, record), pk in zip(new, ids, strict=True):
-                results[index] = Registered(
-                    pk,
-                    record["external_id"],
-                    "created",
-                    warnings(
-                        activity_id=record["activity_id"],
-                        category_id=record["data_category_id"],
-                        rule_id=record["retention_rule_id"],
-                        dates=items[index].dates,
-                        expires_at=record["expires_at"],
-                    ),
-                )
-        else:
+        if ids is None:
             for index, _record in new:
-                results[index] = upsert(index, items[index])
-    return results
+                self.results[index] = self.upsert(index)
+            return
+        for (index, record), pk in zip(new, ids, strict=True):
+            self.results[index] = Registered(
+                pk,
+                record["external_id"],
+                "created",
+                self.warnings(
+                    activity_id=record["activity_id"],
+                    category_id=record["data_category_id"],
+                    rule_id=record["retention_rule_id"],
+                    dates=self.items[index].dates,
+                    expires_at=record["expires_at"],
+                ),
+            )
 
 
 def _insert_records(records: list[dict], *, now: dt.datetime) -> list[int]:

@@ -24,7 +24,6 @@ _RULE_FIELDS = frozenset(
 ) - {"duration_value", "duration_unit", "position"}
 
 
-
 def _rule_values(row: dict, categories: dict) -> dict:
     """The model values a rule row gives: only the keys it has (a key left out keeps what is stored, or the
     default of a new rule)."""
@@ -53,6 +52,20 @@ def retention_rules_sync(
     others; a row without one is a new rule; stored rules not listed are removed. Nothing is written when
     the change would weaken a statutory rule that still keeps records (``StatutoryRuleWeakened``), unless
     ``override_reason`` says why (audited). Returns whose expiry moved earlier (``rule_changed``)."""
+    planned, removed = _planned(activity, rows)
+    _refuse_weakening(planned, removed, override_reason=override_reason, now=now)
+    with rule_changes(activity_id=activity.pk, override_reason=override_reason, now=now) as outcome:
+        _save(planned, actor=actor, reason=reason)
+        for rule in removed:
+            as_actor(rule, actor, reason)
+            rule.delete()
+    return outcome.change
+
+
+def _planned(
+    activity, rows: list[dict]
+) -> tuple[list[tuple[RetentionRule | None, RetentionRule]], list[RetentionRule]]:
+    """Each row as (the stored rule it changes or None, the rule as it would be), and the stored rules not listed."""
     existing = {rule.pk: rule for rule in activity.retention_rules.all()}
     codes = {row["data_category"] for row in rows if row.get("data_category")}
     categories = {c.code: c for c in DataCategory.objects.filter(code__in=codes)}
@@ -63,29 +76,31 @@ def retention_rules_sync(
         assign(rule, {**_rule_values(row, categories), "position": position})
         planned.append((stored, rule))
     listed = {stored.pk for stored, _rule in planned if stored}
-    removed = [rule for pk, rule in existing.items() if pk not in listed]
-    # Every weakened statutory rule is named at once, before anything is written.
+    return planned, [rule for pk, rule in existing.items() if pk not in listed]
+
+
+def _refuse_weakening(planned, removed, *, override_reason: str | None, now) -> None:
+    """Every weakened statutory rule named at once, before anything is written, unless a reason is given."""
     weakened = [rule_weakening(stored=stored, new=rule, now=now) for stored, rule in planned if stored]
     weakened += [rule_weakening(stored=rule, new=None, now=now) for rule in removed]
     weakened = [weakening for weakening in weakened if weakening]
     if weakened and not (override_reason or "").strip():
         raise StatutoryRuleWeakened(weakened)
+
+
+def _save(planned, *, actor, reason: str) -> None:
+    """Save the rules that differ from what is stored; every invalid row named at once (nothing kept then)."""
     compared = [f.attname for f in RetentionRule._meta.concrete_fields if not f.primary_key]
     errors = {}
-    with rule_changes(activity_id=activity.pk, override_reason=override_reason, now=now) as outcome:
-        for position, (stored, rule) in enumerate(planned):
-            if stored and all(getattr(stored, name) == getattr(rule, name) for name in compared):
-                continue
-            try:
-                rule.full_clean()
-            except ValidationError as exc:
-                errors[position] = exc.message_dict
-                continue
-            as_actor(rule, actor, reason)
-            rule.save()
-        if errors:
-            raise ValidationError({"retention_rules": [error_list(errors, len(rows))]})
-        for rule in removed:
-            as_actor(rule, actor, reason)
-            rule.delete()
-    return outcome.change
+    for position, (stored, rule) in enumerate(planned):
+        if stored and all(getattr(stored, name) == getattr(rule, name) for name in compared):
+            continue
+        try:
+            rule.full_clean()
+        except ValidationError as exc:
+            errors[position] = exc.message_dict
+            continue
+        as_actor(rule, actor, reason)
+        rule.save()
+    if errors:
+        raise ValidationError({"retention_rules": [error_list(errors, len(planned))]})

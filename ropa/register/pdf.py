@@ -157,46 +157,63 @@ class _Layout(HTMLParser):
         attrs = dict(attrs)
         if tag in self.BLOCKS or tag in ("th", "td"):
             self.block, self.inline, self.text, self.rich, self.closers = (tag, attrs), [], [], False, []
-        elif tag == "br" and self.inline is not None:
+        elif tag in ("br", "b", "strong", "i", "em", "span"):
+            if self.inline is not None:
+                self._start_inline(tag, attrs)
+        elif tag == "table":
+            self._start_table(attrs)
+        elif tag in ("thead", "tr"):
+            if self.table is not None:
+                self._start_row(tag, attrs)
+        elif tag == "div":
+            self._start_div(attrs)
+
+    def _start_inline(self, tag: str, attrs: dict) -> None:
+        """Markup inside a block: a line break, bold or italic, a coloured span."""
+        if tag == "br":
             self.inline.append("<br/>")
             self.text.append("\n")
-        elif tag in ("b", "strong", "i", "em") and self.inline is not None:
-            markup = "b" if tag in ("b", "strong") else "i"
-            self.inline.append(f"<{markup}>")
-            self.rich = True
-        elif tag == "span" and self.inline is not None:
+        elif tag == "span":
             colour = _INLINE_COLOURS.get(attrs.get("class") or "")
             self.inline.append(f'<font color="{colour}">' if colour else "")
             self.closers.append("</font>" if colour else "")
             self.rich = self.rich or bool(colour)
-        elif tag == "table":
-            widths = [float(w) for w in (attrs.get("data-widths") or "100").split(",")]
-            total = sum(widths)
-            self.table = {
-                "class": attrs.get("class", ""),
-                "widths": [self.width * w / total for w in widths],
-                "rows": [],
-                "row_classes": [],
-                "head": 0,
-                "spans": [],
-                "commands": [],
-            }
-        elif tag == "thead" and self.table is not None:
+        else:
+            markup = "b" if tag in ("b", "strong") else "i"
+            self.inline.append(f"<{markup}>")
+            self.rich = True
+
+    def _start_table(self, attrs: dict) -> None:
+        widths = [float(w) for w in (attrs.get("data-widths") or "100").split(",")]
+        total = sum(widths)
+        self.table = {
+            "class": attrs.get("class", ""),
+            "widths": [self.width * w / total for w in widths],
+            "rows": [],
+            "row_classes": [],
+            "head": 0,
+            "spans": [],
+            "commands": [],
+        }
+
+    def _start_row(self, tag: str, attrs: dict) -> None:
+        if tag == "thead":
             self.table["in_head"] = True
-        elif tag == "tr" and self.table is not None:
-            self.table["rows"].append([])
-            self.table["row_classes"].append(attrs.get("class") or "")
-            if self.table.get("in_head"):
-                self.table["head"] += 1
-        elif tag == "div":
-            classes = (attrs.get("class") or "").split()
-            if "page-break" in classes:
-                self.flowables.append(PageBreak())
-            if "keep-space" in classes:
-                # A section starts on a new page rather than with its heading alone at the bottom.
-                self.flowables.append(CondPageBreak(SECTION_MIN_SPACE))
-            if attrs.get("data-running"):
-                self.flowables.append(_Marker(attrs["data-running"]))
+            return
+        self.table["rows"].append([])
+        self.table["row_classes"].append(attrs.get("class") or "")
+        if self.table.get("in_head"):
+            self.table["head"] += 1
+
+    def _start_div(self, attrs: dict) -> None:
+        classes = (attrs.get("class") or "").split()
+        if "page-break" in classes:
+            self.flowables.append(PageBreak())
+        if "keep-space" in classes:
+            # A section starts on a new page rather than with its heading alone at the bottom.
+            self.flowables.append(CondPageBreak(SECTION_MIN_SPACE))
+        if attrs.get("data-running"):
+            self.flowables.append(_Marker(attrs["data-running"]))
 
     def handle_endtag(self, tag):
         if tag in ("b", "strong", "i", "em") and self.inline is not None:
@@ -407,11 +424,11 @@ def _sections(snapshot: RegisterSnapshot, *, language: str, styles, width, count
     running = say(L.WORDS["title"], language) + (
         f" · {say(L.WORDS['as_of'], language)} {snapshot.as_of.isoformat()}" if snapshot.as_of else ""
     )
-    evidence_headings = [say(column.heading, language) for column in EVIDENCE_COLUMNS] if snapshot.with_evidence else []
-    evidence_widths = ",".join(str(column.width) for column in EVIDENCE_COLUMNS)
+    evidence = {
+        "evidence_headings": [say(c.heading, language) for c in EVIDENCE_COLUMNS] if snapshot.with_evidence else [],
+        "evidence_widths": ",".join(str(column.width) for column in EVIDENCE_COLUMNS),
+    }
     chain = chain_summary(snapshot.chain, language=language) if snapshot.with_evidence else ""
-    columns = list(REGISTER_COLUMNS)
-    shown = [i for i, column in enumerate(columns) if column.key not in ("controller", "reference", "name")]
 
     # Activities are read in batches by the snapshot; the rows are grouped by controller here.
     rows = register_rows(snapshot, language=language)
@@ -430,36 +447,17 @@ def _sections(snapshot: RegisterSnapshot, *, language: str, styles, width, count
         while pending is not None and pending.entry.controller.pk == controller.pk:
             row, pending = pending, next(rows, None)
             activity = row.entry.activity
-            groups: list[tuple[str, list]] = []
-            for i in shown:
-                column, value = columns[i], row.values[i]
-                lines = value if isinstance(value, list) else [as_text(value)] if as_text(value) else []
-                if not groups or groups[-1][0] != say(GROUPS[column.group], language):
-                    groups.append((say(GROUPS[column.group], language), []))
-                groups[-1][1].append((say(column.heading, language), lines, column.mandatory))
-            gaps = [gap.text(language) for gap in row.gaps]
-            name = activity.localized(language=language)
-            html = render_to_string(
-                "register/pdf/activity.html",
-                {
-                    "reference": activity.reference,
-                    "name": name,
-                    "ended": say(L.WORDS["ended_on"], language).format(date=activity.ended_on.isoformat())
-                    if activity.ended_on
-                    else "",
-                    "groups": groups,
-                    "gaps": gaps,
-                    "missing_label": say(L.WORDS["missing_items"], language),
-                    "evidence_label": say(L.WORDS["evidence"], language),
-                    "evidence_headings": evidence_headings,
-                    "evidence_widths": evidence_widths,
-                    "evidence": [[as_text(v) for v in run] for run in evidence_rows(row.entry, language=language)],
-                    "no_runs": say(L.WORDS["no_runs"], language),
-                },
-            )
+            html = render_to_string("register/pdf/activity.html", _activity_context(row, evidence, language=language))
             yield from _layout(html, styles, width)
             counter["activities"] += 1
-            summary_rows.append((activity.reference, name, L.choice(L.STATUS, activity.status, language), gaps))
+            summary_rows.append(
+                (
+                    activity.reference,
+                    activity.localized(language=language),
+                    L.choice(L.STATUS, activity.status, language),
+                    [gap.text(language) for gap in row.gaps],
+                )
+            )
         html = render_to_string(
             "register/pdf/completeness.html",
             {
@@ -481,6 +479,35 @@ def _sections(snapshot: RegisterSnapshot, *, language: str, styles, width, count
             },
         )
         yield from _layout(html, styles, width)
+
+
+# An activity's page leaves out what its heading and its controller's cover already say.
+_SHOWN = [i for i, column in enumerate(REGISTER_COLUMNS) if column.key not in ("controller", "reference", "name")]
+
+
+def _activity_context(row, evidence: dict, *, language: str) -> dict:
+    """An activity's page: its columns in their groups, its gaps, its evidence of erasure."""
+    activity = row.entry.activity
+    groups: list[tuple[str, list]] = []
+    for i in _SHOWN:
+        column, value = REGISTER_COLUMNS[i], row.values[i]
+        lines = value if isinstance(value, list) else [as_text(value)] if as_text(value) else []
+        if not groups or groups[-1][0] != say(GROUPS[column.group], language):
+            groups.append((say(GROUPS[column.group], language), []))
+        groups[-1][1].append((say(column.heading, language), lines, column.mandatory))
+    ended = say(L.WORDS["ended_on"], language).format(date=activity.ended_on.isoformat()) if activity.ended_on else ""
+    return {
+        "reference": activity.reference,
+        "name": activity.localized(language=language),
+        "ended": ended,
+        "groups": groups,
+        "gaps": [gap.text(language) for gap in row.gaps],
+        "missing_label": say(L.WORDS["missing_items"], language),
+        "evidence_label": say(L.WORDS["evidence"], language),
+        **evidence,
+        "evidence": [[as_text(v) for v in run] for run in evidence_rows(row.entry, language=language)],
+        "no_runs": say(L.WORDS["no_runs"], language),
+    }
 
 
 def write_pdf(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> int:
