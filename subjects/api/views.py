@@ -187,6 +187,11 @@ class DataSubjectRequestViewSet(
     def _shown(self, obj):
         return self.get_serializer(self.get_queryset().get(pk=obj.pk)).data
 
+    def _step(self, service, body):
+        """A step of the workflow: ``service`` on this request with the validated ``body``; the request after."""
+        done = service(request=self.get_object(), actor=self.request.user, **self._body(body))
+        return Response(self._shown(done))
+
     def _body(self, serializer_class):
         body = serializer_class(data=self.request.data)
         body.is_valid(raise_exception=True)
@@ -196,25 +201,19 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["post"], url_path="identity-request")
     def identity_request(self, request, pk=None):
         """Ask the requester for proof of identity: the clock stops until it is verified."""
-        obj = self.get_object()
-        data = self._body(serializers.RequestReasonSerializer)
-        return Response(self._shown(services.dsr_identity_request(request=obj, actor=request.user, **data)))
+        return self._step(services.dsr_identity_request, serializers.RequestReasonSerializer)
 
     @extend_schema(request=serializers.RequestReasonSerializer, responses=serializers.DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"], url_path="identity-verify")
     def identity_verify(self, request, pk=None):
         """Identity verified: in progress, and the days paused are added to the deadline."""
-        obj = self.get_object()
-        data = self._body(serializers.RequestReasonSerializer)
-        return Response(self._shown(services.dsr_identity_verify(request=obj, actor=request.user, **data)))
+        return self._step(services.dsr_identity_verify, serializers.RequestReasonSerializer)
 
     @extend_schema(request=serializers.RequestExtendSerializer, responses=serializers.DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         """Extend the deadline by 1 or 2 months (at most 2 in all), with the reason."""
-        obj = self.get_object()
-        data = self._body(serializers.RequestExtendSerializer)
-        return Response(self._shown(services.dsr_extend(request=obj, actor=request.user, **data)))
+        return self._step(services.dsr_extend, serializers.RequestExtendSerializer)
 
     @extend_schema(request=serializers.RequestCompleteSerializer, responses=serializers.DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"])
@@ -236,9 +235,7 @@ class DataSubjectRequestViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Reject the request, with the reason the requester is given."""
-        obj = self.get_object()
-        data = self._body(serializers.RequestRejectSerializer)
-        return Response(self._shown(services.dsr_reject(request=obj, actor=request.user, **data)))
+        return self._step(services.dsr_reject, serializers.RequestRejectSerializer)
 
     @extend_schema(request=serializers.RequestReasonSerializer, responses=serializers.DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"], url_path="lift-restriction")
