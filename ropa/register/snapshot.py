@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from processing.models import (
@@ -289,6 +289,22 @@ def _controller_ids(controller) -> list[int] | None:
     return sorted(found)
 
 
+def _refuse_outside_history(as_of: dt.date, now: dt.datetime) -> None:
+    """A day the history cannot show: after today, or before its first entry (an empty register, not the
+    register as it stood)."""
+    today = timezone.localdate(now)
+    if as_of > today:
+        raise ExportError(
+            f"{as_of} is in the future: the register can be shown as it stands or as it stood on {today} or before."
+        )
+    first = Controller.history.aggregate(first=Min("history_date"))["first"]
+    if first is None:
+        raise ExportError("The register has no history yet: it can only be shown as it stands.")
+    since = timezone.localdate(first)
+    if as_of < since:
+        raise ExportError(f"The register's history starts on {since}: choose {since} or a later day.")
+
+
 def register_snapshot(
     *, controller=None, as_of=None, with_evidence: bool = False, now: dt.datetime | None = None
 ) -> RegisterSnapshot:
@@ -300,6 +316,8 @@ def register_snapshot(
     """
     now = now or timezone.now()
     as_of = parse_as_of(as_of)
+    if as_of is not None:
+        _refuse_outside_history(as_of, now)
     ids = _controller_ids(controller)
     source = _HistorySource(end_of_day(as_of)) if as_of else _LiveSource()
     controllers = source.controllers(ids)

@@ -20,6 +20,10 @@ def test_register_document_in_the_token_scope(world):
     assert world.api("dpo").get("register/", {"controller": "globex"}).json()["controllers"][0]["name"] == world.b.name
     assert world.api("system_b").get("register/", {"controller": "acme"}).status_code == 404
     assert world.api("dpo").get("register/", {"as_of": "1899-01-01"}).status_code == 400
+    refused = world.api("dpo").get("register/", {"as_of": "2000-01-01"})
+    assert refused.status_code == 400 and "history starts on" in str(refused.json()), refused.json()
+    refused = world.api("dpo").get("register/export/", {"format": "pdf", "as_of": "2150-12-31"})
+    assert refused.status_code == 400 and "2150-12-31 is in the future" in str(refused.json()), refused.json()
     assert world.api("dpo").get("register/", {"lang": "de"}).status_code == 400
 
 

@@ -88,12 +88,12 @@ def _today():
 
 
 def test_export_form_reports_what_it_cannot_do(dpo_client, register):
-    response = dpo_client.get(reverse("register-export"), {"fmt": "xlsx", "lang": "en", "as_of": "2001-01-01"})
-    assert response.status_code == 200  # every controller is younger: an empty register, still a file
-    response = dpo_client.get(
-        reverse("register-export"), {"fmt": "csv", "lang": "en", "as_of": "2001-01-01", "controller": register.pk}
-    )
-    assert response.status_code == 200 and "was not yet in the register" in response.content.decode()
+    # Before the register's history: refused, with the day it starts (not an empty file).
+    response = dpo_client.get(reverse("register-export"), {"fmt": "pdf", "lang": "en", "as_of": "2001-01-01"})
+    assert response.status_code == 200 and "history starts on" in response.content.decode()
+    assert response["Content-Type"].startswith("text/html")
+    response = dpo_client.get(reverse("register-export"), {"fmt": "xlsx", "lang": "en", "as_of": "2999-01-01"})
+    assert "2999-01-01 is in the future" in response.content.decode()
     response = dpo_client.get(reverse("register-export"), {"fmt": "docx", "lang": "en"})
     assert response.status_code == 200 and "errorlist" in response.content.decode()
 

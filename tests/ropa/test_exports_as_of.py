@@ -90,10 +90,18 @@ def _activities(document):
 
 
 def test_as_of_rebuilds_each_past_state_of_the_register(register):
-    # Before the controller existed: nothing, and asking for it by name says so.
-    assert register_document(as_of=dt.date(2024, 1, 9))["controllers"] == []
+    # Before the register's history begins there is nothing to show: refused, saying from when (never an
+    # empty register that readers take for the register of that day); a day to come is refused too.
+    with pytest.raises(ExportError, match="history starts on 2024-01-10"):
+        register_document(as_of=dt.date(2024, 1, 9))
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    with pytest.raises(ExportError, match=f"{tomorrow} is in the future"):
+        register_document(as_of=tomorrow)
+    # A controller that came later is not in the register of a day before it, and asking for it says so.
+    with dated(JUN):
+        ControllerFactory(key="later", name="Later BV")
     with pytest.raises(ExportError, match="not yet in the register"):
-        register_document(controller="acme", as_of=dt.date(2024, 1, 9))
+        register_document(controller="later", as_of=dt.date(2024, 2, 29))
 
     january = _activities(register_document(as_of=dt.date(2024, 2, 29)))
     assert list(january) == ["HR-01"]  # HR-02 was created later
