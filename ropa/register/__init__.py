@@ -28,6 +28,9 @@ FORMATS = {
 # Formats that carry the completeness report and the retention evidence (the tabular CSV and the
 # JSON contract are the register alone).
 WITH_EVIDENCE = frozenset({"xlsx", "pdf"})
+# The CSV's field separators: a comma, or the semicolon spreadsheets expect where the comma is the decimal
+# sign (Belgium, the Netherlands, France).
+DELIMITERS = (",", ";")
 SPOOL_BYTES = 8 * 1024 * 1024  # larger files go to a temporary file, not memory
 
 
@@ -74,9 +77,13 @@ class ExportFile:
         self.close()
 
 
-def _check(fmt: str, language: str) -> None:
+def _check(fmt: str, language: str, delimiter: str = ",") -> None:
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format “{fmt}”; choose from {', '.join(FORMATS)}.")
+    if delimiter not in DELIMITERS:
+        raise ExportError(f"Unknown CSV separator “{delimiter}”; choose from {' or '.join(DELIMITERS)}.")
+    if delimiter != "," and fmt != "csv":
+        raise ExportError(f"A separator applies to CSV only, not to {fmt}.")
     if language not in LANGUAGES:
         raise ExportError(f"Unknown language “{language}”; choose from {', '.join(LANGUAGES)}.")
 
@@ -88,13 +95,20 @@ def export_filename(snapshot: RegisterSnapshot, fmt: str) -> str:
 
 
 def export_register(
-    *, fmt: str, controller=None, as_of=None, lang: str = "en", now: dt.datetime | None = None
+    *,
+    fmt: str,
+    controller=None,
+    as_of=None,
+    lang: str = "en",
+    delimiter: str = ",",
+    now: dt.datetime | None = None,
 ) -> ExportFile:
     """The register of one controller, several or all, now or as of a date, as a file in ``fmt``.
 
-    ``controller``: None for all, or a Controller, its id or key, or a list of those. ``as_of``: a date
-    (or "YYYY-MM-DD"); the register is rebuilt from its version history as it stood at the end of that
-    day. ``lang``: en, nl or fr, for headings and wording. Raises ``ExportError`` on a bad argument.
+        ``controller``: None for all, or a Controller, its id or key, or a list of those. ``as_of``: a date
+        (or "YYYY-MM-DD"); the register is rebuilt from its version history as it stood at the end of that
+        day. ``lang``: en, nl or fr, for headings and wording. ``delimiter``: the CSV's separator, ``,`` or
+    ``;``. Raises ``ExportError`` on a bad argument.
     """
     # The writers load when a file is made: the PDF one brings ReportLab and its fonts, which the JSON
     # document and the rest of the app never need.
@@ -102,12 +116,13 @@ def export_register(
     from .pdf import write_pdf
     from .xlsx import write_xlsx
 
-    _check(fmt, lang)
+    _check(fmt, lang, delimiter)
     snapshot = register_snapshot(controller=controller, as_of=as_of, with_evidence=fmt in WITH_EVIDENCE, now=now)
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
     try:
         writer = {"xlsx": write_xlsx, "csv": write_csv, "pdf": write_pdf, "json": write_json}[fmt]
-        count = writer(snapshot, out, language=lang)
+        options = {"delimiter": delimiter} if fmt == "csv" else {}
+        count = writer(snapshot, out, language=lang, **options)
         size = out.tell()
         out.seek(0)
     except BaseException:
@@ -130,4 +145,4 @@ def register_document(*, controller=None, as_of=None, lang: str = "en", now: dt.
     return snapshot_document(snapshot, language=lang)
 
 
-__all__ = ["FORMATS", "LANGUAGES", "ExportError", "ExportFile", "export_register", "register_document"]
+__all__ = ["DELIMITERS", "FORMATS", "LANGUAGES", "ExportError", "ExportFile", "export_register", "register_document"]

@@ -16,7 +16,7 @@ from ropa.api.roles import READERS
 from ropa.api.schema import ATTACHMENT
 from ropa.api.validators import DateField
 
-from . import FORMATS, LANGUAGES, ExportError, export_register, register_document
+from . import DELIMITERS, FORMATS, LANGUAGES, ExportError, export_register, register_document
 
 
 class RegisterQuerySerializer(serializers.Serializer):
@@ -29,6 +29,16 @@ class RegisterQuerySerializer(serializers.Serializer):
 
 class RegisterExportQuerySerializer(RegisterQuerySerializer):
     format = serializers.ChoiceField(choices=sorted(FORMATS), help_text=_("File format."))
+    delimiter = serializers.ChoiceField(
+        choices=DELIMITERS,
+        default=",",
+        help_text=_("CSV only: the field separator; ';' for spreadsheets set to Belgian, Dutch or French."),
+    )
+
+    def validate(self, attrs):
+        if attrs["delimiter"] != "," and attrs["format"] != "csv":
+            raise serializers.ValidationError({"delimiter": [_("A separator applies to CSV only.")]})
+        return attrs
 
 
 class IgnoreFormatNegotiation(DefaultContentNegotiation):
@@ -101,6 +111,7 @@ class RegisterExportView(RegisterViewMixin, APIView):
                 controller=self.register_scope(params),
                 as_of=params.get("as_of"),
                 lang=params["lang"],
+                delimiter=params["delimiter"],
             )
         except ExportError as exc:
             raise ValidationError({"detail": str(exc)}) from None

@@ -15,10 +15,10 @@ from .labels import say
 from .snapshot import RegisterSnapshot
 
 
-def write_csv(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> int:
-    """Write the CSV to ``out``; return the number of activities."""
+def write_csv(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str, delimiter: str = ",") -> int:
+    """Write the CSV to ``out``, fields separated by ``delimiter``; return the number of activities."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
-    writer = csv_writer(text, dialect="excel")
+    writer = csv_writer(text, dialect="excel", delimiter=delimiter)
     writer.writerow([say(column.heading, language) for column in REGISTER_COLUMNS])
     count = 0
     for row in register_rows(snapshot, language=language):

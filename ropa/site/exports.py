@@ -63,6 +63,14 @@ class RegisterExportForm(forms.Form):
             "of that day from its version history."
         ),
     )
+    delimiter = forms.ChoiceField(
+        label=_("CSV separator"),
+        choices=[(",", _("Comma (,)")), (";", _("Semicolon (;): spreadsheets set to Belgian, Dutch or French"))],
+        initial=",",
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "radiolist"}),
+        help_text=_("CSV only."),
+    )
     controller = forms.ModelMultipleChoiceField(
         label=_("Controllers"),
         queryset=Controller.objects.order_by("name"),
@@ -93,6 +101,7 @@ def register_export_view(request):
                     controller=wanted,
                     as_of=data["as_of"],
                     lang=data["lang"],
+                    delimiter=(data["delimiter"] or ",") if data["fmt"] == "csv" else ",",
                 )
             except ExportError as exc:
                 form.add_error(None, str(exc))

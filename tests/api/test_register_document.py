@@ -1,5 +1,8 @@
 """The register as one document (ropa-register/1) and as export files, scoped to the token."""
 
+import csv
+import io
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +37,18 @@ def test_register_export_files(world, fmt, magic):
     body = b"".join(response.streaming_content)
     assert body.startswith(magic)
     assert "register-acme-" in response["Content-Disposition"]
+
+
+def test_a_csv_export_can_be_separated_by_semicolons(world):
+    auditor = world.api("auditor_a")
+    comma = b"".join(auditor.get("register/export/", {"format": "csv"}).streaming_content).decode("utf-8-sig")
+    response = auditor.get("register/export/", {"format": "csv", "delimiter": ";"})
+    assert response.status_code == 200
+    semicolon = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(semicolon), delimiter=";")) == list(csv.reader(io.StringIO(comma)))
+    refused = auditor.get("register/export/", {"format": "xlsx", "delimiter": ";"})
+    assert refused.status_code == 400 and "delimiter" in refused.json()
+    assert auditor.get("register/export/", {"format": "csv", "delimiter": "|"}).status_code == 400
 
 
 def test_register_export_refuses_systems_and_bad_queries(world):

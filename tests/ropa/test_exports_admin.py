@@ -1,5 +1,6 @@
 """The exports from the admin (action, button, form), the completeness list, and the command."""
 
+import csv
 import io
 import json
 
@@ -143,3 +144,22 @@ def test_export_register_command_writes_the_file(register, tmp_path, capsys):
         call_command("export_register", "--format", "csv", "--controller", "nobody", "-o", str(tmp_path / "x.csv"))
     with pytest.raises(CommandError, match=r"31/12/2024.*Use YYYY-MM-DD"):
         call_command("export_register", "--format", "csv", "--as-of", "31/12/2024", "-o", str(tmp_path / "x.csv"))
+
+
+def test_a_csv_for_belgian_spreadsheets_is_separated_by_semicolons_on_every_path(register, dpo_client, tmp_path):
+    """The same rows with ``;`` between fields (command, admin form); a separator for another format is refused."""
+    comma, semicolon = tmp_path / "comma.csv", tmp_path / "semicolon.csv"
+    call_command("export_register", "--format", "csv", "--lang", "fr", "-o", str(comma))
+    call_command("export_register", "--format", "csv", "--lang", "fr", "--delimiter", ";", "-o", str(semicolon))
+    rows = list(csv.reader(io.StringIO(comma.read_text(encoding="utf-8-sig"))))
+    text = semicolon.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].count(";") == len(rows[0]) - 1
+    assert list(csv.reader(io.StringIO(text), delimiter=";")) == rows
+    with pytest.raises(CommandError, match="separator applies to CSV only"):
+        call_command("export_register", "--format", "xlsx", "--delimiter", ";", "-o", str(tmp_path / "x.xlsx"))
+
+    response = dpo_client.get(reverse("register-export"), {"fmt": "csv", "lang": "fr", "delimiter": ";"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(body), delimiter=";")) == rows
+    page = dpo_client.get(reverse("register-export")).content.decode()
+    assert 'name="delimiter"' in page and 'value=";"' in page

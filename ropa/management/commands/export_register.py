@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ropa.register import FORMATS, LANGUAGES, ExportError, export_register
+from ropa.register import DELIMITERS, FORMATS, LANGUAGES, ExportError, export_register
 
 
 class Command(BaseCommand):
@@ -27,15 +27,21 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help="the register as it stood that day")
         parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of headings and wording")
         parser.add_argument(
+            "--delimiter",
+            choices=DELIMITERS,
+            default=",",
+            help="CSV only: the field separator; ';' for spreadsheets set to Belgian, Dutch or French",
+        )
+        parser.add_argument(
             "-o",
             "--output",
             metavar="FILE",
             help="where to write (default: a dated name in the current folder; - for stdout)",
         )
 
-    def handle(self, *args, fmt, controllers, as_of, lang, output, **options):
+    def handle(self, *args, fmt, controllers, as_of, lang, delimiter, output, **options):
         try:
-            export = export_register(fmt=fmt, controller=controllers, as_of=as_of, lang=lang)
+            export = export_register(fmt=fmt, controller=controllers, as_of=as_of, lang=lang, delimiter=delimiter)
         except ExportError as exc:
             raise CommandError(str(exc)) from None
         with export:
