@@ -69,6 +69,19 @@ def server(tmp_path_factory):
     register.write_text(textwrap.dedent(REGISTER))
     manage("import_register", str(register))
     token = manage("issue_token", "--role", "system", "--controller", "acme", "--source-system", "crm").strip()
+    # Its message and the token in one log (stderr into stdout, as a terminal or a CI log has them): the
+    # message first, the token alone on the next line; --quiet prints the token alone.
+    def merged(*args) -> list[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "issue_token", "--role", "auditor", "--controller", "acme", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+        ).stdout.splitlines()  # fmt: skip
+
+    told = merged()
+    assert told[-2].startswith("Issued auditor token") and told[-2].endswith("on the next line:"), told
+    assert told[-1].startswith("ropa_") and len(told[-1]) == 69, told
+    quiet = merged("--quiet")
+    assert len(quiet) == 1 and quiet[0].startswith("ropa_"), quiet
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from processing.models import Controller
 from ropa.api.roles import Role
@@ -30,8 +31,11 @@ class Command(BaseCommand):
             "--days", type=int, default=None, help="days until it expires (default ROPA_API_TOKEN_DAYS)"
         )
         parser.add_argument("--user", default=None, help="act as this existing user (default: a service account)")
+        parser.add_argument(
+            "--quiet", action="store_true", help="print the token alone, for scripts (as -v 0 does)"
+        )
 
-    def handle(self, *args, role, controller, source_system, name, days, user, **options):
+    def handle(self, *args, role, controller, source_system, name, days, user, quiet, **options):
         controllers = list(Controller.objects.filter(key__in=controller))
         unknown = sorted(set(controller) - {c.key for c in controllers})
         if unknown:
@@ -52,8 +56,13 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
-        self.stderr.write(
-            f"Issued {token.role} token “{token.name}” ({token.token_key}…), expires {token.expiry:%Y-%m-%d}. "
-            "It is shown once:"
-        )
+        if not quiet and options["verbosity"] > 0:
+            # The message on stderr, the token alone on stdout (``$(issue_token ...)`` takes the token only);
+            # each flushed in turn, so that a log of both shows the token on its own line after the message.
+            self.stderr.write(
+                f"Issued {token.role} token “{token.name}” ({token.token_key}…), expires "
+                f"{timezone.localdate(token.expiry):%Y-%m-%d}. It is shown once, on the next line:"
+            )
+            self.stderr.flush()
         self.stdout.write(plaintext)
+        self.stdout.flush()
