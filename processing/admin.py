@@ -47,7 +47,7 @@ class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
         (_("Contact"), {"fields": ("address", "country", "email", "phone", "website")}),
         (
             _("Data protection officer and representative"),
-            {"fields": ("dpo_name", "dpo_email", "dpo_phone", "dpo_is_staff", "representative")},
+            {"fields": ("dpo_name", "dpo_email", "dpo_phone", "dpo_is_staff", "dpo_not_required", "representative")},
         ),
         (_("Supervision"), {"fields": ("supervisory_authority",)}),
         (

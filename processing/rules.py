@@ -124,6 +124,19 @@ def enterprise_number_problems(number: str | None) -> list[Problem]:
     return []
 
 
+def controller_problems(
+    *, enterprise_number: str | None, dpo: Iterable[str | None], dpo_not_required: str | None
+) -> list[Problem]:
+    """A controller's identification (Art. 30(1)(a)): its enterprise number, and either a DPO (name or
+    contact details) or the reason none is designated, not both."""
+    problems = enterprise_number_problems(enterprise_number)
+    if any((value or "").strip() for value in dpo) and (dpo_not_required or "").strip():
+        problems.append(
+            Problem("dpo_not_required", _("A DPO is named: leave empty why none is designated, or remove the DPO."))
+        )
+    return problems
+
+
 def raise_problems(problems: Iterable[Problem]) -> None:
     """Turn problems into a ``ValidationError`` keyed by field, as forms and serializers expect."""
     errors: dict[str, list[str]] = {}

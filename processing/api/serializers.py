@@ -113,6 +113,7 @@ class ControllerSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "dpo_email",
             "dpo_phone",
             "dpo_is_staff",
+            "dpo_not_required",
             "representative",
             "supervisory_authority",
             "group",
@@ -126,8 +127,16 @@ class ControllerSerializer(CountryFieldMixin, serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):
-        number = attrs.get("enterprise_number", getattr(self.instance, "enterprise_number", ""))
-        _check_problems(rules.enterprise_number_problems(number))
+        def value(name: str) -> str:
+            return attrs.get(name, getattr(self.instance, name, ""))
+
+        _check_problems(
+            rules.controller_problems(
+                enterprise_number=value("enterprise_number"),
+                dpo=(value("dpo_name"), value("dpo_email"), value("dpo_phone")),
+                dpo_not_required=value("dpo_not_required"),
+            )
+        )
         return attrs
 
 

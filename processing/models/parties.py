@@ -42,6 +42,14 @@ class Controller(TranslatedNameMixin, Timestamped):
         blank=True,
         help_text=_("Is the DPO a member of staff (yes) or an external service (no)?"),
     )
+    dpo_not_required = models.TextField(
+        _("why no DPO"),
+        blank=True,
+        help_text=_(
+            "When no DPO is designated: why Art. 37(1) does not require one (for instance: not a public body, and "
+            "no large-scale monitoring or special-category data as a core activity)."
+        ),
+    )
     representative = models.TextField(
         _("representative"),
         blank=True,
@@ -85,7 +93,13 @@ class Controller(TranslatedNameMixin, Timestamped):
         return self.name
 
     def clean(self) -> None:
-        rules.raise_problems(rules.enterprise_number_problems(self.enterprise_number))
+        rules.raise_problems(
+            rules.controller_problems(
+                enterprise_number=self.enterprise_number,
+                dpo=(self.dpo_name, self.dpo_email, self.dpo_phone),
+                dpo_not_required=self.dpo_not_required,
+            )
+        )
 
 
 class Recipient(TranslatedNameMixin, Timestamped):

@@ -543,6 +543,15 @@ CONTROLLER_FIELDS: tuple[ControllerField, ...] = (
         _dpo_staff,
     ),
     ControllerField(
+        "dpo_not_required",
+        {
+            "en": "No DPO designated: why",
+            "nl": "Geen DPO aangesteld: waarom",
+            "fr": "Pas de DPO désigné : pourquoi",
+        },
+        lambda c, lang: c.dpo_not_required,
+    ),
+    ControllerField(
         "representative",
         {
             "en": "Representative in the EU (Art. 27)",

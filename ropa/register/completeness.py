@@ -106,6 +106,16 @@ GAP_LABELS: dict[str, Labels] = {
         "nl": "Geen contactgegevens van de verwerkingsverantwoordelijke",
         "fr": "Aucune coordonnée du responsable du traitement",
     },
+    "dpo": {
+        "en": "No data protection officer, nor why none is designated",
+        "nl": "Geen functionaris voor gegevensbescherming, noch waarom er geen is aangesteld",
+        "fr": "Aucun délégué à la protection des données, ni pourquoi aucun n'est désigné",
+    },
+    "dpo_contact": {
+        "en": "Data protection officer without contact details",
+        "nl": "Functionaris voor gegevensbescherming zonder contactgegevens",
+        "fr": "Délégué à la protection des données sans coordonnées",
+    },
     "representative": {
         "en": "Controller outside the EEA without a representative",
         "nl": "Verwerkingsverantwoordelijke buiten de EER zonder vertegenwoordiger",
@@ -185,10 +195,16 @@ def _retention_gaps(entry: ActivityEntry) -> list[Gap]:
 
 
 def controller_gaps(controller) -> list[Gap]:
-    """Art. 30(1)(a): the controller's name and contact details, and its EU representative when needed."""
+    """Art. 30(1)(a): the controller's name and contact details; its data protection officer's contact
+    details, or why none is designated (Art. 37(1)); and its EU representative when needed (Art. 27)."""
     gaps = []
     if not (controller.email or controller.phone or controller.address):
         gaps.append(Gap("controller_contact", "30(1)(a)"))
+    reachable = bool(controller.dpo_email or controller.dpo_phone)
+    if controller.dpo_name and not reachable:
+        gaps.append(Gap("dpo_contact", "30(1)(a), 37(7)"))
+    elif not (controller.dpo_name or reachable or controller.dpo_not_required.strip()):
+        gaps.append(Gap("dpo", "30(1)(a), 37(1)"))
     country = controller.country.code if controller.country else ""
     if country and country not in EEA_COUNTRIES and not controller.representative.strip():
         gaps.append(Gap("representative", "27, 30(1)(a)"))

@@ -121,6 +121,7 @@ def controller_document(controller: Controller) -> dict:
         "phone": _text(controller.phone),
         "website": _text(controller.website),
         "dpo": dpo,
+        "dpo_not_required": _text(controller.dpo_not_required),
         "supervisory_authority": _text(controller.supervisory_authority),
         "statement": statement,
     }

@@ -56,6 +56,11 @@ WORDS: dict[str, Labels] = {
     "country_unknown": {"en": "country not stated", "nl": "land niet vermeld", "fr": "pays non précisé"},
     "no_safeguard": {"en": "no safeguard recorded", "nl": "geen waarborg vastgelegd", "fr": "aucune garantie"},
     "complete": {"en": "Complete", "nl": "Volledig", "fr": "Complet"},
+    "controller_entry": {
+        "en": "The controller's identification (Art. 30(1)(a))",
+        "nl": "Identificatie van de verwerkingsverantwoordelijke (art. 30.1.a)",
+        "fr": "Identification du responsable du traitement (art. 30.1.a)",
+    },
     "missing_items": {
         "en": "Missing for Article 30",
         "nl": "Ontbreekt voor artikel 30",

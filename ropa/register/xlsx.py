@@ -24,7 +24,7 @@ from .columns import (
     heading,
     register_rows,
 )
-from .completeness import GAP_LABELS
+from .completeness import GAP_LABELS, controller_gaps
 from .evidence import EVIDENCE_COLUMNS, chain_summary, evidence_rows
 from .labels import say
 from .snapshot import RegisterSnapshot
@@ -125,6 +125,9 @@ def write_xlsx(snapshot: RegisterSnapshot, out: IO[bytes], *, language: str) -> 
     _controller_sheet(workbook, f, snapshot, language=language)
     register = _register_sheet(workbook, f, language=language)
     completeness = _completeness_sheet(workbook, f, language=language)
+    for controller in snapshot.controllers:
+        head = [controller.name, "", say(L.WORDS["controller_entry"], language), ""]
+        _gap_cells(completeness, f, head, controller_gaps(controller), language=language)
     evidence = _evidence_sheet(workbook, f, snapshot, language=language) if snapshot.with_evidence else None
     count = 0
     for row in register_rows(snapshot, language=language):
@@ -237,13 +240,18 @@ def _completeness_sheet(workbook, f: _Formats, *, language: str) -> _Sheet:
 
 def _completeness_row(completeness: _Sheet, f: _Formats, row, head: list[str], *, language: str) -> None:
     status = L.choice(L.STATUS, row.entry.activity.status, language)
-    if row.gaps:
-        missing = [gap.text(language) for gap in row.gaps]
-        articles = sorted({f"Art. {gap.article}" for gap in row.gaps})
-        completeness.write([*head, status, missing, ", ".join(articles)], formats=[f.cell] * 4 + [f.gap, f.cell])
+    _gap_cells(completeness, f, [*head, status], row.gaps, language=language)
+
+
+def _gap_cells(completeness: _Sheet, f: _Formats, head: list[str], gaps, *, language: str) -> None:
+    """One completeness row: what identifies the entry, then what it lacks and the articles, or "complete"."""
+    if gaps:
+        missing = [gap.text(language) for gap in gaps]
+        articles = sorted({f"Art. {gap.article}" for gap in gaps})
+        completeness.write([*head, missing, ", ".join(articles)], formats=[f.cell] * 4 + [f.gap, f.cell])
     else:
         completeness.write(
-            [*head, status, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
+            [*head, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
         )
 
 

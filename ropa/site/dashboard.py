@@ -29,7 +29,7 @@ from processing.models import Controller, ProcessingActivity
 from retention import engine
 from retention.models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from ropa.access.scope import scoped
-from ropa.register.completeness import activity_gaps
+from ropa.register.completeness import activity_gaps, controller_gaps
 from ropa.register.evidence import chain_status
 from ropa.register.snapshot import register_snapshot
 from subjects.choices import REQUEST_DUE_DAYS, RecordStatus
@@ -135,11 +135,15 @@ def activities_ended(ctx: Context) -> dict[int, Cell]:
 
 @figure(_("incomplete register entries (Art. 30)"))
 def incomplete_entries(ctx: Context) -> dict[int, Cell]:
+    """The activities lacking an Art. 30 item, and the controller's own identification (Art. 30(1)(a))
+    counted as one entry more when it lacks one."""
     snapshot = register_snapshot(controller=ctx.ids, now=ctx.now)
     language = (get_language() or "en")[:2]
     cells = {}
     for controller in snapshot.controllers:
-        n = sum(1 for entry in snapshot.activities(controller) if activity_gaps(entry, language))
+        n = bool(controller_gaps(controller)) + sum(
+            1 for entry in snapshot.activities(controller) if activity_gaps(entry, language)
+        )
         url = reverse("register-completeness") + "?" + urlencode({"controller": controller.pk})
         cells[controller.pk] = Cell(n, url, "warn" if n else "ok")
     return cells

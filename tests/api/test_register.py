@@ -2,6 +2,7 @@
 messages as 400s, DELETE that ends, and list endpoints whose query count does not grow with the page."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -192,6 +193,25 @@ def test_controller_write_checks_enterprise_number(world):
     response = api.post("controllers/", {"key": "initech", "name": "Initech BV", "country": "NL"})
     assert response.status_code == 201, response.json()
     assert Controller.objects.get(key="initech").history.latest().history_user.username == "api.dpo"
+
+
+def test_a_controller_names_a_dpo_or_why_none_is_designated_never_both(world):
+    """One rule (processing/rules.py) behind the model's clean (the admin's form) and the API."""
+    expected = "A DPO is named: leave empty why none is designated, or remove the DPO."
+    world.a.dpo_name, world.a.dpo_not_required = "An Peeters", "Not a public body."
+    with pytest.raises(ValidationError) as refused:
+        world.a.full_clean()
+    assert refused.value.message_dict["dpo_not_required"] == [expected]
+
+    api = world.api("dpo")
+    response = api.patch(f"controllers/{world.a.pk}/", {"dpo_name": "An Peeters", "dpo_not_required": "Not needed."})
+    assert response.status_code == 400 and response.json()["dpo_not_required"] == [expected]
+    response = api.patch(f"controllers/{world.a.pk}/", {"dpo_not_required": "Not a public body; no core monitoring."})
+    assert response.status_code == 200 and response.json()["dpo_not_required"].startswith("Not a public body")
+    response = api.patch(f"controllers/{world.a.pk}/", {"dpo_email": "dpo@acme.example"})
+    assert response.status_code == 400 and response.json()["dpo_not_required"] == [expected]
+    world.a.refresh_from_db()
+    assert (world.a.dpo_email, world.a.dpo_name) == ("", "")
 
 
 def test_recipient_outside_eea_needs_a_safeguard(world):

@@ -98,7 +98,8 @@ def test_figures_per_controller(dpo, scene):
     assert _cells(board, "records_flagged")[mine].value == 2
     assert _cells(board, "holds_in_force")[mine].value == 1
     assert _cells(board, "holds_in_force")[other].value == 0
-    assert _cells(board, "incomplete_entries")[mine].value == 2  # no purposes, no subjects, ...
+    # Two activities (no purposes, no subjects, ...) and the controller's own identification (no contact, no DPO).
+    assert _cells(board, "incomplete_entries")[mine].value == 3
     assert _cells(board, "requests_due")[mine].value == 1
     assert _cells(board, "requests_overdue")[mine].value == 1
     assert _cells(board, "requests_overdue")[mine].tone == "alert"

@@ -20,7 +20,7 @@ from processing.models import Controller, ProcessingActivity
 from retention.models import RetentionRule
 from ropa.register import ExportError, export_register, register_document
 from ropa.register.columns import REGISTER_COLUMNS
-from ropa.register.completeness import activity_gaps
+from ropa.register.completeness import activity_gaps, controller_gaps
 from ropa.register.snapshot import register_snapshot
 from tests.factories import (
     ControllerFactory,
@@ -141,10 +141,19 @@ def test_xlsx_in_the_belgian_dpa_layout_holds_every_activity(statements):
     cell = sheet.cell(row=3, column=column["purposes"] + 1)
     assert cell.alignment.wrap_text and cell.alignment.vertical == "top"
 
-    # Completeness: one row per activity, the same verdict as the rule.
-    completeness = [[c.value for c in row] for row in workbook["Volledigheid"].iter_rows(min_row=2)]
-    assert len(completeness) == len(statements)
+    # Completeness: first the controllers' own identification (Art. 30(1)(a)), then one row per activity,
+    # the same verdict as the rules.
+    rows = [[c.value for c in row] for row in workbook["Volledigheid"].iter_rows(min_row=2)]
     snapshot = register_snapshot()
+    controllers, completeness = rows[: len(snapshot.controllers)], rows[len(snapshot.controllers) :]
+    assert len(completeness) == len(statements)
+    for row, controller in zip(controllers, snapshot.controllers, strict=True):
+        identification = "Identificatie van de verwerkingsverantwoordelijke (art. 30.1.a)"
+        assert row[:4] == [controller.name, None, identification, None]
+        expected = [gap.text("nl") for gap in controller_gaps(controller)] or ["Volledig"]
+        assert row[4].split("\n") == expected
+    # Four of the five statements name no DPO and say nothing of why none is needed: a gap, not "complete".
+    assert sum("Geen functionaris voor gegevensbescherming" in row[4] for row in controllers) == 4
     gaps = {
         (entry.controller.name, entry.activity.reference): activity_gaps(entry, "nl")
         for controller in snapshot.controllers
@@ -244,7 +253,7 @@ def test_json_follows_the_ropa_register_1_contract(statements):
     )
     controller_keys = {
         "id", "name", "enterprise_number", "address", "country", "email", "phone", "website", "dpo",
-        "supervisory_authority", "statement", "activities",
+        "dpo_not_required", "supervisory_authority", "statement", "activities",
     }  # fmt: skip
     activity_keys = {
         "id", "reference", "name", "role", "status", "ended_on", "replaced_by", "purposes",
@@ -281,6 +290,7 @@ def test_json_follows_the_ropa_register_1_contract(statements):
 
     voiceking = next(c for c in document["controllers"] if c["name"] == "VoiceKing CVBA")
     assert voiceking["enterprise_number"] == "BE0653.989.638" and voiceking["dpo"] is None
+    assert voiceking["dpo_not_required"] is None
     assert voiceking["statement"] == {"title": "Privacyverklaring VoiceKing", "date": "2018-05-01"}
     activity = ProcessingActivity.objects.get(controller__key="voiceking", reference="VK-01")
     exported = next(a for a in voiceking["activities"] if a["reference"] == "VK-01")
@@ -373,9 +383,25 @@ def test_completeness_names_what_article_30_requires_and_is_missing():
     assert [g.detail for g in activity_gaps(gaps["Q-001"])] == [unsafe.name]
     assert codes["PROC"] == ["client", "purposes", "security_measures"]
     assert bare.pk and processor.pk
-    from ropa.register.completeness import controller_gaps
+    assert [g.code for g in controller_gaps(controller)] == ["controller_contact", "dpo"]
 
-    assert [g.code for g in controller_gaps(controller)] == ["controller_contact"]
+
+@pytest.mark.parametrize(
+    ("dpo", "gaps"),
+    [
+        ({}, ["dpo"]),
+        ({"dpo_not_required": "Not a public body; no large-scale monitoring or special data as a core activity."}, []),
+        ({"dpo_name": "An Peeters"}, ["dpo_contact"]),
+        ({"dpo_name": "An Peeters", "dpo_email": "dpo@example.be"}, []),
+        ({"dpo_phone": "+32 2 000 00 00"}, []),
+    ],
+)
+def test_a_controller_names_its_dpo_with_contact_details_or_says_why_none_is_designated(dpo, gaps):
+    controller = ControllerFactory(email="privacy@example.be", **dpo)
+    assert [g.code for g in controller_gaps(controller)] == gaps
+    assert [g.article for g in controller_gaps(controller)] == [
+        {"dpo": "30(1)(a), 37(1)", "dpo_contact": "30(1)(a), 37(7)"}[code] for code in gaps
+    ]
 
 
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_defused():

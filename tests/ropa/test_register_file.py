@@ -48,6 +48,10 @@ def test_load_updates_in_place_keeping_ids(write):
         (("data_subject_categories: [customers]", "data_subject_categories: [aliens]"), "unknown code “aliens”"),
         (("om het contract uit te voeren", "om het contract te breken"), "not found verbatim in acme.txt"),
         (("BE0653.989.638", "BE0653.989.639"), "enterprise_number"),
+        (
+            ("country: BE\n", "country: BE\n    dpo: {name: An Peeters}\n    dpo_not_required: Not needed.\n"),
+            "controllers[0] (acme).dpo_not_required: A DPO is named",
+        ),
         (("name_en: Customer management", "name_english: Customer management"), "name_english: unknown field"),
         (("value: 10", "value: ten"), "duration.value"),
     ],

@@ -84,6 +84,7 @@ def _write(data: dict, load: Load) -> None:
                 "dpo_email": null_text(dpo.get("email")),
                 "dpo_phone": null_text(dpo.get("phone")),
                 "dpo_is_staff": dpo.get("is_staff"),
+                "dpo_not_required": null_text(entry["dpo_not_required"]),
                 "representative": null_text(entry["representative"]),
                 "supervisory_authority": null_text(entry["supervisory_authority"]),
                 "group": null_text(entry["group"]),

@@ -180,6 +180,7 @@ class ControllerEntry(StrictSerializer):
     phone = _text(max_length=64)
     website = _text(max_length=200)
     dpo = DpoEntry(allow_null=True, required=False, default=None)
+    dpo_not_required = _text()
     representative = _text()
     supervisory_authority = _text(max_length=200)
     group = _text(max_length=200)

@@ -147,7 +147,15 @@ class _FileChecks:
                 self.problems.append(f"{path}.sources[{index}]: not found verbatim in {self.statement}: “{quote[:80]}”")
 
     def controller(self, path: str, controller: dict) -> None:
-        self.add(path, rules.enterprise_number_problems(controller["enterprise_number"]))
+        dpo = controller["dpo"] or {}
+        self.add(
+            path,
+            rules.controller_problems(
+                enterprise_number=controller["enterprise_number"],
+                dpo=(dpo.get("name"), dpo.get("email"), dpo.get("phone")),
+                dpo_not_required=controller["dpo_not_required"],
+            ),
+        )
         self.quotes(path, controller["sources"])
         recipients = {}
         for index, recipient in enumerate(controller["recipients"]):
