@@ -7,12 +7,21 @@ database ids of vocabulary entries.
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import ActivityRole, ActivityStatus, LegalBasis, MeasureKind, RecipientKind, TransferSafeguard
-from .models import Controller, DataCategory, DataSubjectCategory, ProcessingActivity, Recipient, SecurityMeasure
+from .models import (
+    Controller,
+    DataCategory,
+    DataSubjectCategory,
+    ProcessingActivity,
+    Purpose,
+    Recipient,
+    SecurityMeasure,
+)
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -28,6 +37,15 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
             if not 1900 <= value.year <= 2199:
                 raise ValidationError({self.field_name: [_("Give a moment between 1900 and 2199.")]})
         return super().filter(qs, value)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number a 64-bit column can hold, else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -136,3 +154,22 @@ class ProcessingActivityFilterSet(SearchFilterSet):
     def filter_special(self, queryset, name, value):
         special = ProcessingActivity.objects.filter(data_categories__special_category=True).values("pk")
         return queryset.filter(pk__in=special) if value else queryset.exclude(pk__in=special)
+
+
+class PurposeFilterSet(SearchFilterSet):
+    search_fields = ("description", "description_en", "description_fr")
+    controller = django_filters.CharFilter(
+        field_name="activity__controller__key", max_length=64, label=_("Controller key")
+    )
+    activity = IdFilter(field_name="activity_id", label=_("Activity id"))
+    reference = django_filters.CharFilter(
+        field_name="activity__reference", max_length=32, label=_("Activity reference")
+    )
+    legal_basis = django_filters.ChoiceFilter(choices=LegalBasis.choices, label=_("Legal basis"))
+    status = django_filters.ChoiceFilter(
+        field_name="activity__status", choices=ActivityStatus.choices, label=_("Activity status")
+    )
+
+    class Meta:
+        model = Purpose
+        fields = ["controller", "activity", "reference", "legal_basis", "status"]

@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ropa.kernel.writes import as_actor, assign, error_list, holds
 
@@ -107,6 +108,14 @@ def processing_activity_write(
     return activity
 
 
+def _moved(model, stated: int, instance) -> str:
+    """Why a row naming ``stated`` cannot stand where ``instance`` is (or a new row would be)."""
+    values = {"name": model._meta.verbose_name, "id": stated, "other": instance.pk}
+    if instance.pk is None:
+        return _("No %(name)s %(id)s at this place: add a new one at the end, without an id.") % values
+    return _("At this place stands %(name)s %(other)s, not %(id)s: send the rows in the order they were read.") % values
+
+
 def _sync_ordered(activity, manager, model, rows: list[dict], label: str, actor, reason) -> None:
     """Make an ordered child list match ``rows``, keeping the rows (and ids) at positions that stay."""
     existing = list(manager.order_by("position", "id"))
@@ -114,6 +123,10 @@ def _sync_ordered(activity, manager, model, rows: list[dict], label: str, actor,
     for position, values in enumerate(rows):
         instance = existing[position] if position < len(existing) else model(activity=activity)
         values = {**values, "position": position}
+        stated = values.pop("id", None)
+        if stated is not None and stated != instance.pk:
+            errors[position] = {"id": [_moved(model, stated, instance)]}
+            continue
         if holds(instance, values):
             continue
         assign(instance, values)

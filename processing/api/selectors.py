@@ -68,12 +68,14 @@ def _vocabulary(field: str, model: str) -> ChildKind:
     )
 
 
+PURPOSE_TEXTS = ("description", "description_en", "description_fr", "legal_basis", "legitimate_interest")
+
 REGISTER_CHILDREN = (
     ChildKind(
         name="purposes",
         queryset=lambda ids: Purpose.objects.filter(activity_id__in=ids),
         activity="activity_id",
-        texts=("description", "description_en", "description_fr", "legal_basis", "legitimate_interest"),
+        texts=PURPOSE_TEXTS,
         numbers=("position", "id"),
     ),
     _vocabulary("data_subject_categories", "datasubjectcategory"),
@@ -251,13 +253,7 @@ def activity_documents(activities: list[dict], extra_kinds: tuple[ChildKind, ...
                 "business_process": activity["business_process"],
                 "owner": activity["owner"],
                 "purposes": [
-                    dict(
-                        zip(
-                            ("description", "description_en", "description_fr", "legal_basis", "legitimate_interest"),
-                            _texts(row)[:5],
-                            strict=True,
-                        )
-                    )
+                    {"id": _numbers(row)[1], **dict(zip(PURPOSE_TEXTS, _texts(row)[:5], strict=True))}
                     for row in ordered("purposes", pk, lambda r: tuple(_numbers(r)[:2]))
                 ],
                 "data_subject_categories": [r[0] for r in ordered("data_subject_categories", pk, lambda r: r[1])],

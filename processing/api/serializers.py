@@ -236,11 +236,21 @@ class WholeRowSerializer(serializers.ModelSerializer):
 
 
 class PurposeSerializer(WholeRowSerializer):
-    """A purpose and its Art. 6(1) legal basis; ``legitimate_interest`` is required for Art. 6(1)(f)."""
+    """A purpose and its Art. 6(1) legal basis; ``legitimate_interest`` is required for Art. 6(1)(f).
+
+    ``id`` is what a consent names. A write matches purposes by position (the row at a place keeps its id);
+    a row may send its ``id`` to have that checked, and is refused if another purpose stands there."""
+
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="The purpose's id, as a consent names it. In a write, optional: the purpose at that position.",
+    )
 
     class Meta:
         model = Purpose
-        fields = ["description", "description_en", "description_fr", "legal_basis", "legitimate_interest"]
+        fields = ["id", "description", "description_en", "description_fr", "legal_basis", "legitimate_interest"]
         extra_kwargs = {"description": {"required": True}, "legal_basis": {"required": True}}
 
     def validate(self, attrs):
@@ -268,6 +278,32 @@ class TransferSerializer(serializers.Serializer):
     country = serializers.CharField(allow_null=True)
     safeguard = serializers.CharField(allow_null=True)
     safeguard_note = serializers.CharField()
+
+
+class PurposeListSerializer(serializers.ModelSerializer):
+    """A purpose on its own, with the activity and controller it belongs to: the ``id`` a consent names
+    (``POST /api/v1/consents/``, a purpose resting on consent, Art. 6(1)(a))."""
+
+    controller = serializers.SlugRelatedField(source="activity.controller", slug_field="key", read_only=True)
+    activity_reference = serializers.CharField(source="activity.reference", read_only=True)
+    activity_status = serializers.CharField(source="activity.status", read_only=True)
+
+    class Meta:
+        model = Purpose
+        fields = [
+            "id",
+            "controller",
+            "activity",
+            "activity_reference",
+            "activity_status",
+            "position",
+            "description",
+            "description_en",
+            "description_fr",
+            "legal_basis",
+            "legitimate_interest",
+        ]
+        read_only_fields = fields
 
 
 ACTIVITY_FIELDS = [

@@ -14,6 +14,7 @@ from processing.filtersets import (
     DataCategoryFilterSet,
     DataSubjectCategoryFilterSet,
     ProcessingActivityFilterSet,
+    PurposeFilterSet,
     RecipientFilterSet,
     SecurityMeasureFilterSet,
 )
@@ -22,6 +23,7 @@ from processing.models import (
     DataCategory,
     DataSubjectCategory,
     ProcessingActivity,
+    Purpose,
     Recipient,
     SecurityMeasure,
 )
@@ -32,7 +34,7 @@ from processing.services import (
     recipient_save,
     vocabulary_save,
 )
-from ropa.api.mixins import RegisterViewSet
+from ropa.api.mixins import ReadOnlyRegisterViewSet, RegisterViewSet
 from ropa.kernel.writes import assign
 
 from . import serializers
@@ -93,6 +95,18 @@ class SecurityMeasureViewSet(VocabularyViewSet):
     queryset = SecurityMeasure.objects.all()
     serializer_class = serializers.SecurityMeasureSerializer
     filterset_class = SecurityMeasureFilterSet
+
+
+class PurposeViewSet(ReadOnlyRegisterViewSet):
+    """Purposes with their ids, activity and legal basis, read only (they are written with their activity).
+    A consent names one by ``id``: ``?controller=voiceking&legal_basis=consent`` lists those it can name."""
+
+    queryset = Purpose.objects.select_related("activity__controller").order_by(
+        "activity__controller__key", "activity__reference", "position", "id"
+    )
+    serializer_class = serializers.PurposeListSerializer
+    filterset_class = PurposeFilterSet
+    controller_field = "activity__controller_id"
 
 
 class ProcessingActivityViewSet(RegisterViewSet):

@@ -307,6 +307,7 @@ def test_purposes_and_sources_sent_in_a_patch_are_whole_rows(world):
     # Not the English wording of the purpose that was stored at that place.
     assert response.json()["purposes"] == [
         {
+            "id": world.activity_a.purposes.get().pk,  # the place's purpose, rewritten whole
             "description": "Facturatie",
             "description_en": "",
             "description_fr": "",

@@ -95,6 +95,7 @@ def test_every_route_with_every_role(world, settings):
         "data-subject-categories": world.subjects.pk,
         "security-measures": world.measure.pk,
         "processing-activities": world.activity_a.pk,
+        "purposes": world.activity_a.purposes.first().pk,
         "records": record.pk,
         "legal-holds": hold.pk,
         "consents": ConsentRecord.objects.get().pk,

@@ -50,6 +50,7 @@ def test_no_server_error_on_any_generated_request(world, settings):
         "data-subject-categories": world.subjects.pk,
         "security-measures": world.measure.pk,
         "processing-activities": world.activity_a.pk,
+        "purposes": purpose.pk,
         "records": record,
         "legal-holds": hold,
         "consents": consent.json()["id"],
