@@ -47,6 +47,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
         "replaced_by": entry.replaced_by.reference if entry.replaced_by else None,
         "purposes": [
             {
+                "id": purpose.id,
                 "description": purpose.localized("description", language),
                 "legal_basis": purpose.legal_basis,
                 "legitimate_interest": _text(purpose.legitimate_interest),

@@ -295,6 +295,9 @@ def test_json_follows_the_ropa_register_1_contract(statements):
     activity = ProcessingActivity.objects.get(controller__key="voiceking", reference="VK-01")
     exported = next(a for a in voiceking["activities"] if a["reference"] == "VK-01")
     assert exported["id"] == activity.pk and exported["name"] == activity.name_en
+    assert [p["id"] for p in exported["purposes"]] == list(
+        activity.purposes.order_by("position").values_list("id", flat=True)
+    )
     assert [r["text"] for r in exported["retention"]] == _sentences(activity, "en")
     assert exported["data_subject_categories"] == sorted(
         activity.data_subject_categories.values_list("code", flat=True),

@@ -162,6 +162,10 @@ def test_every_format_shows_the_register_as_of_the_date(register):
     document = json.loads(export_register(fmt="json", as_of="2024-03-01").content)
     assert document["as_of"] == "2024-03-01"
     assert [a["reference"] for a in document["controllers"][0]["activities"]] == ["HR-01", "HR-02"]
+    payroll = document["controllers"][0]["activities"][0]
+    assert [p["id"] for p in payroll["purposes"]] == list(
+        register.activities.get(reference="HR-01").purposes.values_list("id", flat=True)
+    )  # the purposes' own ids, not their history rows'
 
 
 def test_changes_after_the_date_do_not_leak_into_the_export(register):
