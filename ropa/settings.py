@@ -459,7 +459,7 @@ SPECTACULAR_SETTINGS.update(
         "SCHEMA_PATH_PREFIX": r"/api/v1",
         "COMPONENT_SPLIT_REQUEST": True,
         "SWAGGER_UI_DIST": "SIDECAR",
-        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}ropa/favicon.svg",
         "REDOC_DIST": "SIDECAR",
         "ENUM_NAME_OVERRIDES": {
             "LegalBasisEnum": "processing.choices.LegalBasis",

@@ -1,5 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -10,12 +11,24 @@ from .access.views import set_language
 from .site.exports import register_completeness_view, register_export_view
 from .site.health import healthz
 
+
+class FaviconView(RedirectView):
+    """The site's icon, under its stored name (hashed once collected), looked up when asked for."""
+
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("ropa/favicon.svg")
+
+
 # The admin has no login of its own: it sends to /accounts/login/, where the second factor is asked.
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the API's JSON, for one).
+    path("favicon.ico", FaviconView.as_view()),
     # Register exports and completeness, in the admin (ropa/site/exports.py); before the admin's own catch-all.
     path("admin/register/export/", admin.site.admin_view(register_export_view), name="register-export"),
     path(
@@ -40,5 +53,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # The language picker in the admin header: Django's set_language, remembered on the user.
     path("i18n/setlang/", set_language, name="set_language"),
+    path("api/", RedirectView.as_view(url="/api/v1/", permanent=False)),
     path("api/v1/", include("ropa.api_urls")),
 ]

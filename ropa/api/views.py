@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, routers, serializers
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from .mixins import ApiViewMixin
@@ -13,11 +14,26 @@ from .roles import Role
 
 
 class ApiRootView(ApiViewMixin, routers.APIRootView):
-    """The endpoints of the API, by name. Open to anyone, like the schema."""
+    """Where to start: the schema and its two readers, the token's scope, the register document and its
+    exports, then every endpoint by name. Open to anyone, like the schema."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
     schema = None
+    # Before the router's endpoints: what a newcomer reads first.
+    start_here = {
+        "schema": "api-schema",
+        "swagger-ui": "api-swagger-ui",
+        "redoc": "api-redoc",
+        "token": "api-token",
+        "register": "api-register",
+        "register-export": "api-register-export",
+    }
+
+    def get(self, request, *args, **kwargs):
+        endpoints = super().get(request, *args, **kwargs).data
+        links = {key: reverse(name, request=request) for key, name in self.start_here.items()}
+        return Response({**links, **endpoints})
 
 
 @csrf_exempt  # as every API view: token authentication, no session (else a POST here is a CSRF 403 page)

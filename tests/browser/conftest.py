@@ -44,6 +44,7 @@ def browser():
     ):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": "en-GB,en"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, CSP refusals included
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     try:

@@ -210,3 +210,47 @@ def test_auditor_finds_no_save_button_and_no_payload(browser, live_server, djang
     browser.get(f"{live_server.url}/admin/retention/review/")
     assert not browser.find_elements(By.ID, "id_action")  # nothing to act with
     screenshot(browser, artefacts_dir / "auditor-review-queue.png")
+
+
+def _loaded_from(browser) -> set[str]:
+    """The origins of every resource the page loaded (scripts, styles, fonts, images, the schema)."""
+    from urllib.parse import urlsplit
+
+    names = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return {f"{urlsplit(name).scheme}://{urlsplit(name).netloc}" for name in names}
+
+
+@pytest.mark.parametrize(
+    ("path", "ready", "name"),
+    [
+        ("/api/v1/schema/redoc/", "h1", "api-redoc"),
+        ("/api/v1/schema/swagger-ui/", ".swagger-ui .info .title", "api-swagger-ui"),
+    ],
+)
+def test_the_api_reference_loads_from_the_app_alone_with_no_console_error(
+    browser, live_server, django_user_model, artefacts_dir, path, ready, name
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # The admin links to it.
+    _user(django_user_model, "reader", AUDITOR_GROUP)
+    _log_in(browser, live_server, "reader")
+    _wait_for_url(browser, "/admin/")
+    assert browser.find_element(By.LINK_TEXT, "API").get_attribute("href") == f"{live_server.url}/api/v1/schema/redoc/"
+    browser.get_log("browser")  # what the admin logged is not this test's
+
+    for width, height in ((1400, 900), (1920, 1080)):
+        browser.set_window_size(width, height)
+        browser.get(live_server.url + path)
+        WebDriverWait(browser, 20).until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ready)))
+        assert "Register of processing activities API" in browser.find_element(By.CSS_SELECTOR, ready).text
+        time.sleep(0.5)  # the last fonts and the icon
+        assert _loaded_from(browser) == {live_server.url}
+        icon = browser.find_element(By.CSS_SELECTOR, "link[rel~='icon']").get_attribute("href")
+        assert icon.startswith(f"{live_server.url}/static/")
+        problems = [entry["message"] for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+        assert problems == [], problems
+        browser.save_screenshot(str(artefacts_dir / f"{name}-{width}.png"))
+    browser.set_window_size(1400, 1000)
