@@ -11,7 +11,7 @@ from .services import retention_enforce
 
 
 @shared_task(name="retention.enforce", acks_late=True, ignore_result=True)
-def retention_enforce_task(*, controller_id: int | None = None, dry_run: bool = False) -> int:
+def retention_enforce_task(*, controller_id: int | None = None, dry_run: bool = False, origin: str = "task") -> int:
     """Sweep once, for at most ROPA_RETENTION_TASK_MAX_SECONDS (below the time limits, themselves below the
     broker's visibility timeout), and re-enqueue itself while work remains. Safe to run twice: every batch
     re-checks under its row locks. Returns the RetentionRun id."""
@@ -21,11 +21,11 @@ def retention_enforce_task(*, controller_id: int | None = None, dry_run: bool = 
         dry_run=dry_run,
         controller=controller,
         max_seconds=settings.ROPA_RETENTION_TASK_MAX_SECONDS,
-        origin="task",
+        origin=origin,
     )
     if run.status == RunStatus.PARTIAL:
         retention_enforce_task.apply_async(
-            kwargs={"controller_id": controller_id, "dry_run": dry_run},
+            kwargs={"controller_id": controller_id, "dry_run": dry_run, "origin": origin},
             expires=settings.ROPA_RETENTION_BEAT_EXPIRES,
         )
     return run.pk

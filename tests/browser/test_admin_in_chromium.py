@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from processing.models import Controller
-from retention.models import LegalHold
+from retention.models import LegalHold, RetentionRun
 from retention.services import record_register, retention_enforce
 from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 from ropa.access.models import UserProfile
@@ -56,6 +56,13 @@ def register():
         )
     retention_enforce(now=timezone.now())
     return activity
+
+
+def _record_states():
+    """Every record's (id, status), to show that a dry run changed none."""
+    from subjects.models import PersonalDataRecord
+
+    return PersonalDataRecord.objects.values_list("id", "status")
 
 
 def _user(django_user_model, username, group):
@@ -254,3 +261,45 @@ def test_the_api_reference_loads_from_the_app_alone_with_no_console_error(
         assert problems == [], problems
         browser.save_screenshot(str(artefacts_dir / f"{name}-{width}.png"))
     browser.set_window_size(1400, 1000)
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "queued"),
+    [
+        ("en", "Dry run of the sweep now", "A dry run of the sweep is queued"),
+        ("nl", "Nu een proefdraai van de opruimronde", "Een proefdraai van de opruimronde staat in de wachtrij"),
+        ("fr", "Simuler un passage maintenant", "Une simulation du passage est en file d'attente"),
+    ],
+)
+def test_the_dpo_runs_a_dry_run_of_the_sweep_from_the_runs_list(
+    browser, live_server, django_user_model, register, artefacts_dir, language, button, queued
+):
+    """The button queues the sweep's task (it runs inline in the test server here; a worker takes it in
+    ./dev run): its run shows as a dry run, and no record changed."""
+    from selenium.webdriver.common.by import By
+
+    from ropa.celery import app
+
+    dpo = _user(django_user_model, f"dpo-{language}", DPO_GROUP)
+    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
+    secret = enrol_totp(dpo)
+    _log_in(browser, live_server, f"dpo-{language}")
+    _submit_code(browser, totp_code(secret))
+    _wait_for_url(browser, "/admin/")
+    flagged = set(_record_states())
+    app.conf.task_always_eager = True
+    try:
+        for width, height in ((1400, 900), (1920, 1080)):
+            browser.set_window_size(width, height)
+            browser.get(f"{live_server.url}/admin/retention/retentionrun/")
+            browser.find_element(By.XPATH, f"//button[normalize-space()=\"{button}\"]").click()
+            assert queued in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+            rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+            assert len(rows) == RetentionRun.objects.count() >= 2
+            browser.save_screenshot(str(artefacts_dir / f"runs-dry-run-{language}-{width}.png"))
+    finally:
+        app.conf.task_always_eager = False
+        browser.set_window_size(1400, 1000)
+    latest = RetentionRun.objects.order_by("-pk").first()
+    assert latest.dry_run and latest.origin == "admin" and latest.flagged == 0  # the two are flagged already
+    assert set(_record_states()) == flagged

@@ -33,7 +33,10 @@ def test_the_task_re_enqueues_itself_while_work_remains(world, settings, monkeyp
     run = RetentionRun.objects.get(pk=retention_enforce_task())
     assert run.status == RunStatus.PARTIAL
     assert sent == [
-        {"kwargs": {"controller_id": None, "dry_run": False}, "expires": settings.ROPA_RETENTION_BEAT_EXPIRES}
+        {
+            "kwargs": {"controller_id": None, "dry_run": False, "origin": "task"},
+            "expires": settings.ROPA_RETENTION_BEAT_EXPIRES,
+        }
     ]
     settings.ROPA_RETENTION_TASK_MAX_SECONDS = 300
     again = sent.pop()["kwargs"]
