@@ -9,7 +9,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from ropa.access.admin_mixins import ControllerScopedAdminMixin, HistoryRevertGuardMixin, RelatedInScopeListFilter
+from ropa.access.admin_mixins import (
+    ChoicesInUseListFilter,
+    ControllerScopedAdminMixin,
+    HistoryRevertGuardMixin,
+    RelatedInScopeListFilter,
+)
 from ropa.access.scope import scope_q
 
 from . import rules
@@ -39,7 +44,7 @@ class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
         "statement_date",
         "history_link",
     )
-    list_filter = ("country", "group", "supervisory_authority")
+    list_filter = (("country", ChoicesInUseListFilter), "group", "supervisory_authority")
     search_fields = ("name", "enterprise_number", "key", "email")
     prepopulated_fields = {"key": ("name",)}
     fieldsets = (
@@ -85,6 +90,7 @@ class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = (
         ("controller", RelatedInScopeListFilter),
         "kind",
+        ("country", ChoicesInUseListFilter),
         "inside_eea",
         "safeguard",
         "dpa_signed",

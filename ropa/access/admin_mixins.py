@@ -1,11 +1,12 @@
 """One mixin, applied to every ModelAdmin of the register: a user limited to some controllers
 (``ControllerAccess``) sees, opens and picks only those controllers' objects."""
 
-from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin import FieldListFilter, RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, ManyToManyField, Q
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from processing.models import Controller, ProcessingActivity
 
@@ -80,3 +81,41 @@ class RelatedInScopeListFilter(RelatedOnlyFieldListFilter):
 
     def has_output(self):
         return bool(self.lookup_val or self.lookup_val_isnull) or super().has_output()
+
+
+class ChoicesInUseListFilter(FieldListFilter):
+    """A field with choices (a country, a kind), offering only the values the rows the user sees hold, by
+    their labels: not 250 countries for a register of five Belgian controllers. One DISTINCT query: for
+    small tables (controllers, recipients); a large table's filter names its possible values itself."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        self.lookup_kwarg = field_path
+        self.lookup_val = params.get(field_path)
+        if isinstance(self.lookup_val, list):
+            self.lookup_val = self.lookup_val[-1]
+        super().__init__(field, request, params, model, model_admin, field_path)
+        labels = dict(field.flatchoices)
+        present = model_admin.get_queryset(request).order_by().values_list(field_path, flat=True).distinct()
+        self.lookup_choices = sorted(
+            ((value, str(labels.get(value, value))) for value in present if value not in (None, "")),
+            key=lambda pair: pair[1].casefold(),
+        )
+
+    def expected_parameters(self):
+        return [self.lookup_kwarg]
+
+    def has_output(self):
+        return bool(self.lookup_val) or len(self.lookup_choices) > 1
+
+    def choices(self, changelist):
+        yield {
+            "selected": not self.lookup_val,
+            "query_string": changelist.get_query_string(remove=[self.lookup_kwarg]),
+            "display": _("All"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.lookup_val == str(value),
+                "query_string": changelist.get_query_string({self.lookup_kwarg: value}),
+                "display": label,
+            }

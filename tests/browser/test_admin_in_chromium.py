@@ -1,6 +1,7 @@
 """The DPO's and the auditor's admin in a real browser: dashboard, review queue, legal hold, Dutch, read-only."""
 
 import datetime as dt
+import os
 import time
 
 import pytest
@@ -303,3 +304,34 @@ def test_the_dpo_runs_a_dry_run_of_the_sweep_from_the_runs_list(
     latest = RetentionRun.objects.order_by("-pk").first()
     assert latest.dry_run and latest.origin == "admin" and latest.flagged == 0  # the two are flagged already
     assert set(_record_states()) == flagged
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_a_trial_register_s_evidence_lists_read_without_scrolling_sideways(
+    browser, live_server, django_user_model, artefacts_dir, settings, language
+):
+    """``load_demo``'s sweep leaves tombstones and runs; both lists fit 1400 and 1920 px, in each language."""
+    from selenium.webdriver.common.by import By
+
+    call_command("load_statements", verbosity=0)
+    settings.DEBUG = True
+    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+    settings.DEBUG = False
+    dpo = _user(django_user_model, f"dpo-lists-{language}", DPO_GROUP)
+    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
+    secret = enrol_totp(dpo)
+    _log_in(browser, live_server, f"dpo-lists-{language}")
+    _submit_code(browser, totp_code(secret))
+    _wait_for_url(browser, "/admin/")
+    try:
+        for name in ("tombstone", "retentionrun"):
+            for width, height in ((1400, 900), (1920, 1080)):
+                browser.set_window_size(width, height)
+                browser.get(f"{live_server.url}/admin/retention/{name}/")
+                results = browser.find_element(By.CSS_SELECTOR, "#changelist .results")
+                assert browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+                browser.save_screenshot(str(artefacts_dir / f"{name}-list-{language}-{width}.png"))
+                overflow = browser.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", results)
+                assert overflow <= 0, f"{name} at {width} px in {language} scrolls {overflow} px sideways"
+    finally:
+        browser.set_window_size(1400, 1000)

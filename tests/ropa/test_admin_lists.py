@@ -1,0 +1,38 @@
+"""Lists a DPO reads at 1400 px: filters that offer only what occurs, evidence named as the register names
+it (activity references, rule sentences), not by database ids."""
+
+import pytest
+from django.urls import reverse
+
+from retention.services import retention_enforce
+from tests.factories import ControllerFactory
+from tests.support.records import NOW, RetentionWorld
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_controller_country_filter_offers_only_the_countries_in_use(dpo_client):
+    ControllerFactory(name="Acme NV", country="BE")
+    ControllerFactory(name="Globex BV", country="NL")
+    url = reverse("admin:processing_controller_changelist")
+    page = dpo_client.get(url).content.decode()
+    assert "?country=BE" in page and "?country=NL" in page
+    assert "?country=FR" not in page and "Afghanistan" not in page
+    filtered = dpo_client.get(url, {"country": "NL"}).content.decode()
+    assert "Globex BV" in filtered and "Acme NV" not in filtered
+
+
+def test_tombstones_name_the_activity_the_category_and_the_rule_and_filter_only_erasing_actions(dpo_client):
+    world = RetentionWorld()
+    rule = world.rule(action="delete", grace_days=0)
+    world.record()
+    run = retention_enforce(now=NOW)
+    assert run.deleted == 1
+    page = dpo_client.get(reverse("admin:retention_tombstone_changelist")).content.decode()
+    assert f'title="{world.activity.localized()}">{world.activity.reference}</span>' in page
+    assert world.category.localized() in page
+    assert rule.sentence() in page
+    assert "?action=delete" in page and "?action=anonymise" in page and "?action=flag" not in page
+    assert dpo_client.get(reverse("admin:retention_tombstone_changelist"), {"action": "anonymise"}).context[
+        "cl"
+    ].result_count == 0
