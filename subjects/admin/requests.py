@@ -18,7 +18,7 @@ from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeL
 from ropa.access.scope import may_see_personal_data
 
 from .. import rules, selectors, services
-from ..choices import PACKAGE_REQUEST_TYPES, Deadline, RequestStatus, RequestType
+from ..choices import PACKAGE_REQUEST_TYPES, REQUEST_DUE_DAYS, Deadline, RequestStatus, RequestType
 from ..models import (
     BY_URGENCY,
     DataSubjectRequest,
@@ -139,6 +139,10 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             return "—"
         if left < 0:
             return format_html('<strong class="overdue">{}</strong>', _("%(n)s overdue") % {"n": -left})
+        if left == 0:
+            return format_html('<strong class="due">{}</strong>', _("due today"))
+        if left <= REQUEST_DUE_DAYS:
+            return format_html('<strong class="due">{}</strong>', left)
         return left
 
     def get_inlines(self, request, obj):
@@ -206,6 +210,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             extra["request_actions"] = self.available_actions(obj) if self.has_change_permission(request, obj) else []
             extra["days_left"] = left = obj.days_left()
             extra["overdue_days"] = -left if left is not None and left < 0 else 0
+            extra["due_soon_days"] = REQUEST_DUE_DAYS
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     # --- actions -----------------------------------------------------------------------------------

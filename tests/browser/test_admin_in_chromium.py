@@ -335,3 +335,43 @@ def test_a_trial_register_s_evidence_lists_read_without_scrolling_sideways(
                 assert overflow <= 0, f"{name} at {width} px in {language} scrolls {overflow} px sideways"
     finally:
         browser.set_window_size(1400, 1000)
+
+
+@pytest.mark.parametrize(
+    ("language", "warning"),
+    [
+        ("en", "Due today: answer the request today."),
+        ("nl", "Vandaag te beantwoorden: beantwoord het verzoek vandaag."),
+        ("fr", "Échéance aujourd'hui : répondez à la demande aujourd'hui."),
+    ],
+)
+def test_a_request_due_today_says_so_as_a_warning_and_its_buttons_leave_the_title_alone(
+    browser, live_server, django_user_model, artefacts_dir, language, warning
+):
+    from selenium.webdriver.common.by import By
+
+    from subjects.models import DataSubjectRequest
+    from subjects.services import dsr_receive
+
+    subject = DataSubjectFactory()
+    request = dsr_receive(controller=subject.controller, subject=subject, type="erasure")
+    DataSubjectRequest.objects.filter(pk=request.pk).update(due_on=timezone.localdate())
+    dpo = _user(django_user_model, f"dpo-request-{language}", DPO_GROUP)
+    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
+    secret = enrol_totp(dpo)
+    _log_in(browser, live_server, f"dpo-request-{language}")
+    _submit_code(browser, totp_code(secret))
+    _wait_for_url(browser, "/admin/")
+    for width, height in ((1400, 900), (1920, 1080)):
+        browser.set_window_size(width, height)
+        browser.get(f"{live_server.url}/admin/subjects/datasubjectrequest/{request.pk}/change/")
+        shown = browser.find_element(By.CSS_SELECTOR, ".request-deadline li.warning")
+        assert shown.text == warning and shown.is_displayed()
+        overlap = browser.execute_script(
+            """const a = document.querySelector('#content h1, #content h2').getBoundingClientRect();
+               const b = document.querySelector('.object-tools').getBoundingClientRect();
+               return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);"""
+        )
+        browser.save_screenshot(str(artefacts_dir / f"request-due-today-{language}-{width}.png"))
+        assert not overlap, f"the request's buttons cover its title at {width} px in {language}"
+    browser.set_window_size(1400, 1000)

@@ -154,3 +154,29 @@ def test_consent_for_a_purpose_not_resting_on_consent_is_a_form_error(dpo_client
     assert response.status_code == 200
     assert "purpose" in response.context["adminform"].form.errors
     assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("days", "shown", "tone"),
+    [
+        (-3, "Overdue by 3 day(s).", "error"),
+        (0, "Due today: answer the request today.", "warning"),
+        (5, "5 day(s) left to answer.", "warning"),
+        (20, "20 day(s) left to answer.", "help"),
+    ],
+)
+def test_a_request_s_deadline_is_an_error_when_overdue_and_a_warning_when_due(dpo_client, people, days, shown, tone):
+    request = file(people, 0)
+    DataSubjectRequest.objects.filter(pk=request.pk).update(due_on=timezone.localdate() + dt.timedelta(days=days))
+    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
+    if tone == "help":
+        assert f'<p class="help request-deadline">{shown}</p>' in page
+    else:
+        assert f'<ul class="messagelist request-deadline"><li class="{tone}">{shown}</li></ul>' in page
+    listed = dpo_client.get(reverse(CHANGELIST)).content.decode()
+    expected = {
+        "error": '<strong class="overdue">3 overdue</strong>',
+        "warning": f'<strong class="due">{"due today" if days == 0 else days}</strong>',
+        "help": f'<td class="field-days_left_display">{days}</td>',
+    }[tone]
+    assert expected in listed
