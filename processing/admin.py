@@ -5,8 +5,10 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from ropa.access.admin_mixins import (
@@ -16,6 +18,7 @@ from ropa.access.admin_mixins import (
     RelatedInScopeListFilter,
 )
 from ropa.access.scope import scope_q
+from ropa.kernel.html import shortened
 
 from . import rules
 from .choices import ActivityStatus
@@ -35,15 +38,8 @@ from .services import controller_save, processing_activity_save, recipient_save,
 @admin.register(Controller)
 class ControllerAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     controller_paths = ("pk",)
-    list_display = (
-        "name",
-        "enterprise_number",
-        "country",
-        "supervisory_authority",
-        "activity_count",
-        "statement_date",
-        "history_link",
-    )
+    # The authority and the statement's date are filters and on the controller's page: the list fits 1400 px.
+    list_display = ("name", "enterprise_number", "country", "activity_count", "history_link")
     list_filter = (("country", ChoicesInUseListFilter), "group", "supervisory_authority")
     search_fields = ("name", "enterprise_number", "key", "email")
     prepopulated_fields = {"key": ("name",)}
@@ -233,7 +229,8 @@ class LegalBasisFilter(admin.SimpleListFilter):
 @admin.register(ProcessingActivity)
 class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     form = ProcessingActivityForm
-    list_display = ("reference", "localized_name", "controller", "role", "status", "last_reviewed_on", "history_link")
+    # The history is a button on the activity's page, the role a filter (and on the page): it fits 1400 px.
+    list_display = ("reference", "localized_name", "controller_name", "status", "reviewed")
     list_display_links = ("reference", "localized_name")
     list_filter = (
         ("controller", RelatedInScopeListFilter),
@@ -265,7 +262,16 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def localized_name(self, obj):
-        return obj.localized()
+        return shortened(obj.localized(), 70)
+
+    # Short words in the list ("verantwoordelijke", not "verwerkingsverantwoordelijke"): it is read in Dutch.
+    @admin.display(description=pgettext_lazy("list column", "controller"), ordering="controller__name")
+    def controller_name(self, obj):
+        return obj.controller.name
+
+    @admin.display(description=pgettext_lazy("list column", "reviewed"), ordering="last_reviewed_on")
+    def reviewed(self, obj):
+        return date_format(obj.last_reviewed_on, "SHORT_DATE_FORMAT") if obj.last_reviewed_on else "—"
 
     @admin.display(description=_("history"))
     def history_link(self, obj):

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from processing.models import DataCategory, ProcessingActivity
 from processing.rules import raise_problems
+from ropa.kernel.dates import local_minute
 
 from .choices import Action, DurationUnit, Trigger
 from .rules import retention_rule_problems
@@ -318,7 +319,7 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         kind = _("dry run") if self.dry_run else _("run")
-        return f"{kind} {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+        return f"{kind} {local_minute(self.started_at)} ({self.get_status_display()})"
 
 
 class Tombstone(models.Model):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from processing.models import Controller
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data, scoped, visible_controller_ids
+from ropa.kernel.dates import local_minute
 from subjects.admin import PersonalDataRecordAdmin
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
@@ -95,7 +96,6 @@ class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
     a warning when the record has no expiry."""
 
     form = RecordDatesForm
-    list_display = (*PersonalDataRecordAdmin.list_display, "held")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":
@@ -109,9 +109,11 @@ class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
         held = PersonalDataRecord.objects.filter(held_q(), pk=OuterRef("pk"))
         return super().get_queryset(request).annotate(_held=Exists(held))
 
-    @admin.display(description=_("on hold"), boolean=True, ordering="_held")
-    def held(self, obj):
-        return obj._held
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, obj):
+        """Where the record stands, and "on hold" when a legal hold covers it (no column of its own)."""
+        text = super().state(obj)
+        return format_html('{} <strong class="due">{}</strong>', text, _("on hold")) if obj._held else text
 
     REVIEW_FIELDS = ("kept_until", "review_decisions", "review_actions")
 
@@ -137,7 +139,7 @@ class PersonalDataRecordRetentionAdmin(PersonalDataRecordAdmin):
         personal = getattr(obj, "show_review_reasons", False)
         rows = [
             (
-                decision.decided_at.strftime("%Y-%m-%d %H:%M"),
+                local_minute(decision.decided_at),
                 decision.get_decision_display(),
                 decision.kept_until.isoformat() if decision.kept_until else "",
                 decision.decided_by.get_username() if decision.decided_by_id else "",

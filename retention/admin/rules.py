@@ -1,7 +1,6 @@
 """Retention rules in the admin: on the activity page (an inline whose changes are refused when they weaken a
 statutory minimum still keeping records, unless a reason is given) and in their own list."""
 
-
 import copy
 
 from django import forms
@@ -14,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from processing.admin import ProcessingActivityAdmin
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.kernel.html import labelled, shortened
 
 from ..models import RetentionRule
 from ..services import (
@@ -151,7 +151,9 @@ ProcessingActivityAdmin.inlines = [*ProcessingActivityAdmin.inlines, RetentionRu
 @admin.register(RetentionRule)
 class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     controller_paths = ("activity__controller",)
-    list_display = ("activity", "rule_sentence", "trigger", "action", "grace_days", "statutory", "maximum")
+    # The sentence says the period, the trigger, the action and whether it is a statutory minimum or a
+    # maximum: the list shows it whole, beside the activity's reference (its name on hover) and the category.
+    list_display = ("activity_reference", "rule_sentence", "category", "grace_days")
     list_filter = (
         ("activity__controller", RelatedInScopeListFilter),
         "trigger",
@@ -168,6 +170,14 @@ class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     @admin.display(description=_("rule"))
     def rule_sentence(self, obj):
         return obj.sentence()
+
+    @admin.display(description=_("activity"), ordering="activity__reference")
+    def activity_reference(self, obj):
+        return labelled(obj.activity.reference, obj.activity.localized())
+
+    @admin.display(description=_("category"), ordering="data_category__code")
+    def category(self, obj):
+        return shortened(obj.data_category.localized(), 28) if obj.data_category_id else _("every category")
 
     def get_readonly_fields(self, request, obj=None):
         # A rule stays with its activity: its records' expiry follows the rules of their own activity.
@@ -207,5 +217,3 @@ class RetentionRuleAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
                     % {"rule": weakening.text, "n": weakening.records_kept},
                 ]
         return deleted, counts, perms_needed, protected
-
-

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from processing.models import Controller, ProcessingActivity
+from ropa.kernel.dates import local_minute
 from ropa.kernel.mail import dpo_link, dpo_mail
 from subjects.choices import RecordStatus
 from subjects.models import (
@@ -302,7 +303,8 @@ def retention_run_notify(*, run: RetentionRun) -> None:
         return
     waiting = PersonalDataRecord.objects.flagged().count()
     lines = [
-        f"The retention run of {run.as_of:%Y-%m-%d %H:%M %Z} flagged {run.flagged} record(s) for erasure.",
+        f"The retention run of {local_minute(run.as_of)} ({settings.TIME_ZONE}) flagged {run.flagged} record(s) "
+        "for erasure.",
         f"Records flagged and waiting for erasure now: {waiting}.",
         f"Anonymised in this run: {run.anonymised}. Deleted: {run.deleted}. "
         f"Left alone under a legal hold: {run.skipped_for_hold}.",

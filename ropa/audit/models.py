@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ropa.kernel.dates import local_minute
+
 
 class AuditAction(models.TextChoices):
     CREATE = "create", _("created")
@@ -105,7 +107,7 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type} #{self.object_id}"
+        return f"{local_minute(self.at, seconds=True)} {self.actor} {self.action} {self.object_type} #{self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -9,6 +9,7 @@ the day does not exist.
 import datetime as dt
 import re
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -31,3 +32,9 @@ def parse_day(text) -> dt.date:
         return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
     except ValueError:
         raise NotADayError(_("%(day)s is not a day of the calendar.") % {"day": text}, code="no_such_day") from None
+
+
+def local_minute(moment: dt.datetime, *, seconds: bool = False) -> str:
+    """A moment as ``YYYY-MM-DD HH:MM`` (``:SS`` with ``seconds``) in the configured time zone (TIME_ZONE),
+    the one clock of titles, logs, mails and command output: never the UTC the database holds."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

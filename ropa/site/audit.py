@@ -5,14 +5,25 @@ the list, each event's page, the filters' choices and the export all start from 
 
 import io
 
+from django.apps import apps
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ropa.access.scope import visible_controller_ids
 from ropa.audit.exports import write_csv
 from ropa.audit.models import AuditEvent
+from ropa.kernel.html import shortened
+
+
+def _type_name(object_type: str) -> str:
+    """``retention.retentionrun`` as the model names itself (in the user's language), else as it is."""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -35,7 +46,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         events = model_admin.get_queryset(request)
         types = events.order_by("object_type").values_list("object_type", flat=True).distinct()
-        return [(t, t) for t in types]
+        return sorted(((t, capfirst(_type_name(t))) for t in types), key=lambda pair: str(pair[1]).casefold())
 
     def queryset(self, request, queryset):
         return queryset.filter(object_type=self.value()) if self.value() else queryset
@@ -43,7 +54,8 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "object_repr", "changed")
+    # The object as a DPO names it ("retention run #4: run 2026-12-04 02:30 (finished)"), cut to fit 1400 px.
+    list_display = ("at", "actor", "action", "object_short", "changed")
     list_filter = (ActorFilter, "action", ObjectTypeFilter, "at")
     search_fields = ("actor", "object_id", "object_repr")
     date_hierarchy = "at"
@@ -54,9 +66,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).about_controllers(visible_controller_ids(request.user))
 
+    @admin.display(description=_("object"), ordering="object_type")
+    def object_short(self, obj):
+        return shortened(f"{_type_name(obj.object_type)} #{obj.object_id}: {obj.object_repr}", 50)
+
     @admin.display(description=_("changed fields"))
     def changed(self, obj):
-        return ", ".join(obj.changed_fields)
+        return shortened(", ".join(obj.changed_fields), 30)
 
     @admin.action(description=_("Export the selected events as CSV"))
     def export_csv(self, request, queryset):

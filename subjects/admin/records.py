@@ -7,11 +7,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from retention import requests as request_execution
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data
+from ropa.kernel.html import labelled, shortened
 
 from .. import services
 from ..choices import RecordStatus
@@ -20,6 +22,10 @@ from ..models import (
     DataSubject,
     PersonalDataRecord,
 )
+
+
+def _short(moment: dt.datetime) -> str:
+    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
 
 
 @admin.register(DataSubject)
@@ -103,18 +109,9 @@ class ExpiryFilter(admin.SimpleListFilter):
 @admin.register(PersonalDataRecord)
 class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, admin.ModelAdmin):
     controller_paths = ("activity__controller",)
-    list_display = (
-        "id",
-        "source_system",
-        "activity",
-        "data_category",
-        "status",
-        "expires_at",
-        "flagged_at",
-        "erase_after",
-        "expiry_rule",
-        "restricted_at",
-    )
+    # At 1400 px: the activity by reference (its name on hover), the category, where the record stands (with
+    # when it is erased once flagged, and a restriction), when its retention runs out and by which rule.
+    list_display = ("id", "activity_reference", "category", "state", "expires", "rule", "source_system")
     list_filter = (
         "status",
         DueFilter,
@@ -147,6 +144,31 @@ class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, adm
         "created_at",
         "updated_at",
     )
+
+    @admin.display(description=_("activity"), ordering="activity__reference")
+    def activity_reference(self, obj):
+        return labelled(obj.activity.reference, obj.activity.localized())
+
+    @admin.display(description=_("category"), ordering="data_category__code")
+    def category(self, obj):
+        return shortened(obj.data_category.localized(), 28)
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, obj):
+        text = obj.get_status_display()
+        if obj.status == RecordStatus.FLAGGED and obj.erase_after:
+            text = _("%(status)s, from %(day)s") % {"status": text, "day": _short(obj.erase_after)}
+        if obj.restricted_at:
+            text = _("%(status)s; restricted") % {"status": text}
+        return text
+
+    @admin.display(description=_("expires at"), ordering="expires_at")
+    def expires(self, obj):
+        return _short(obj.expires_at) if obj.expires_at else "—"
+
+    @admin.display(description=_("rule"))
+    def rule(self, obj):
+        return shortened(obj.expiry_rule.sentence(), 40) if obj.expiry_rule_id else "—"
 
     def get_fieldsets(self, request, obj=None):
         # The payload is personal data: the DPO's to read, on the record's own page only.

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from processing.models import Controller, ProcessingActivity
+from ropa.kernel.dates import local_minute
 
 from ..choices import (
     OPEN_REQUEST_STATUSES,
@@ -221,7 +222,7 @@ class DataSubjectRequestEvent(models.Model):
         verbose_name_plural = _("request events")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+        return f"{local_minute(self.at)} {self.get_kind_display()}"
 
 
 class ReviewDecision(models.Model):

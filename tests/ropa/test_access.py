@@ -18,11 +18,12 @@ from ropa.access.groups import AUDITOR_GROUP, DPO_GROUP
 from ropa.access.models import ControllerAccess, UserProfile
 from ropa.api.services import api_token_issue
 from subjects.models import DataSubject, PersonalDataRecord
+from subjects.services import dsr_receive
 from tests.auth import enrol_totp, log_in_with_code, login_verified
 from tests.factories import (
-    ControllerFactory,
     DataCategoryFactory,
     DataSubjectCategoryFactory,
+    DataSubjectFactory,
     ProcessingActivityFactory,
     RecipientFactory,
     RetentionRuleFactory,
@@ -295,7 +296,8 @@ def test_language_choice_is_stored_and_applied_at_the_next_login(client, django_
 
 
 def test_dates_show_in_the_chosen_language_format(dpo_client):
-    ControllerFactory(statement_date=dt.date(2025, 3, 9))
+    subject = DataSubjectFactory()
+    dsr_receive(controller=subject.controller, subject=subject, type="access", received_on=dt.date(2025, 3, 9))
     dpo_client.post(reverse("set_language"), {"language": "fr"})
-    html = dpo_client.get(reverse("admin:processing_controller_changelist")).content.decode()
+    html = dpo_client.get(reverse("admin:subjects_datasubjectrequest_changelist")).content.decode()
     assert "9 mars 2025" in html

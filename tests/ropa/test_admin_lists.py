@@ -36,3 +36,17 @@ def test_tombstones_name_the_activity_the_category_and_the_rule_and_filter_only_
     assert dpo_client.get(reverse("admin:retention_tombstone_changelist"), {"action": "anonymise"}).context[
         "cl"
     ].result_count == 0
+
+
+def test_titles_and_the_audit_trail_show_moments_on_the_configured_clock(settings):
+    """One clock: a run started at 18:57 UTC is "19:57" in Brussels, in its title and in the audit trail."""
+    import datetime as dt
+
+    from retention.models import RetentionRun
+    from ropa.audit.models import AuditEvent
+
+    assert settings.TIME_ZONE == "Europe/Brussels"
+    started = dt.datetime(2026, 12, 4, 18, 57, tzinfo=dt.UTC)
+    run = RetentionRun.objects.create(started_at=started, heartbeat_at=started, as_of=NOW)
+    assert str(run).startswith("run 2026-12-04 19:57 ")
+    assert AuditEvent.objects.filter(object_repr__startswith="run 2026-12-04 19:57").exists()
