@@ -1,9 +1,18 @@
 import os
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class RegisterAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the register's site: the DPO's apps first, the technical ones under "System"."""
+
+    default = False  # not the config of "ropa" itself
+    default_site = "ropa.site.index.RegisterAdminSite"
 
 
 class RopaConfig(AppConfig):
+    default = True  # the app "ropa"; RegisterAdminConfig above is named on its own in INSTALLED_APPS
     name = "ropa"
     verbose_name = "Register"
 

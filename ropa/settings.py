@@ -43,7 +43,7 @@ else:
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ropa.apps.RegisterAdminConfig",  # django.contrib.admin, with the register's index (ropa/site/index.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,5 +1,6 @@
 """Names that installed apps show in the admin without a Dutch translation of their own (django-celery-beat's
-schedule); listed here so that ``makemessages`` puts them in the project's catalogs. Never imported."""
+schedule, django-axes' sign-in records); listed here so that ``makemessages`` puts them in the project's
+catalogs. Never imported."""
 
 from django.utils.translation import gettext_noop
 
@@ -14,4 +15,12 @@ VENDOR_STRINGS = [
     gettext_noop("clocked"),
     gettext_noop("solar event"),
     gettext_noop("solar events"),
+    # django-axes (sign-in attempts and lock-outs) has no Dutch catalog.
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("Axes"),
 ]

@@ -50,3 +50,27 @@ def test_titles_and_the_audit_trail_show_moments_on_the_configured_clock(setting
     run = RetentionRun.objects.create(started_at=started, heartbeat_at=started, as_of=NOW)
     assert str(run).startswith("run 2026-12-04 19:57 ")
     assert AuditEvent.objects.filter(object_repr__startswith="run 2026-12-04 19:57").exists()
+
+
+def test_the_admin_index_shows_the_dpo_s_apps_first_and_the_technical_ones_under_system(dpo_client):
+    apps = dpo_client.get(reverse("admin:index")).context["app_list"]
+    assert [app["app_label"] for app in apps] == ["processing", "retention", "subjects", "audit", "system"]
+    system = [model["object_name"] for model in apps[-1]["models"]]
+    assert {"User", "Group", "AccessAttempt", "PeriodicTask", "ApiToken"} <= set(system)
+    assert [str(model["name"]).casefold() for model in apps[-1]["models"]] == sorted(
+        str(model["name"]).casefold() for model in apps[-1]["models"]
+    )
+    # An app's own page is as Django shows it.
+    assert [app["app_label"] for app in dpo_client.get("/admin/axes/").context["app_list"]] == ["axes"]
+
+
+def test_in_dutch_no_app_or_model_of_the_index_is_left_in_english(dpo_client):
+    from django.utils import translation
+
+    dpo_client.post(reverse("set_language"), {"language": "nl"})
+    apps = dpo_client.get(reverse("admin:index")).context["app_list"]
+    with translation.override("nl"):
+        names = {str(apps[-1]["name"])} | {str(model["name"]) for app in apps for model in app["models"]}
+    assert "Systeem" in names and "Aanmeldpogingen" in names
+    english = {"Access attempts", "Access logs", "Periodic tasks", "System", "Authenticators", "User sessions"}
+    assert not names & english, names & english
