@@ -139,7 +139,7 @@ def export_register(
 
 
 def register_document(*, controller=None, as_of=None, lang: str = "en", now: dt.datetime | None = None) -> dict:
-    """The register as a ``ropa-register/1`` document (REGISTER_JSON.md), e.g. for GET /api/v1/register/."""
+    """The register as a ``ropa-register/1`` document (docs/register-json.md), e.g. for GET /api/v1/register/."""
     _check("json", lang)
     snapshot = register_snapshot(controller=controller, as_of=as_of, now=now)
     return snapshot_document(snapshot, language=lang)

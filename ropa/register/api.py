@@ -64,7 +64,7 @@ class RegisterViewMixin(ApiViewMixin):
 
 
 class RegisterDocumentView(RegisterViewMixin, APIView):
-    """The register as one ``ropa-register/1`` document (REGISTER_JSON.md): every controller in the token's
+    """The register as one ``ropa-register/1`` document (docs/register-json.md): every controller in the token's
     scope, or the one named by ``?controller=``; as it stands now, or ``?as_of=`` a past date."""
 
     @extend_schema(

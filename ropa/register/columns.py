@@ -8,7 +8,7 @@ group, then what this register knows beyond the model. ``mandatory`` marks what 
 requires; the XLSX colours those headings red as the model does, the PDF marks them too.
 
 XLSX, CSV and PDF all read ``register_rows``; the JSON export (a contract of its own,
-REGISTER_JSON.md) reads the same snapshot. A surface only picks a format.
+docs/register-json.md) reads the same snapshot. A surface only picks a format.
 """
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""The register as JSON, format ``ropa-register/1`` (see REGISTER_JSON.md): a contract.
+"""The register as JSON, format ``ropa-register/1`` (see docs/register-json.md): a contract.
 
 Fields may be added, never renamed or removed, without a new format version. Where the contract
 leaves a choice open this module decides it, once:

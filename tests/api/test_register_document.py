@@ -56,3 +56,28 @@ def test_register_export_refuses_systems_and_bad_queries(world):
     assert world.api("dpo").get("register/export/", {"format": "docx"}).status_code == 400
     assert world.api("dpo").get("register/export/").status_code == 400
     assert world.api("auditor_a").get("register/export/", {"format": "csv", "controller": "globex"}).status_code == 404
+
+
+def test_the_documented_example_has_the_keys_the_document_has(world):
+    """docs/register-json.md shows every key of ropa-register/1, at every level, and no other."""
+    import json
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "register-json.md").read_text()
+    example = json.loads(re.search(r"```json\n(.*?)\n```", text, re.S).group(1))
+    from processing.models import Source
+
+    world.activity_a.recipients.add(world.recipient_a)
+    Source.objects.create(activity=world.activity_a, statement="acme.txt", quote="Wij verwerken.", position=0)
+    document = world.api("dpo").get("register/", {"controller": "acme"}).json()
+    controller = next(c for c in document["controllers"] if c["activities"])
+    activity = controller["activities"][0]
+    documented_controller = example["controllers"][0]
+    documented_activity = documented_controller["activities"][0]
+    assert set(example) == set(document)
+    assert set(documented_controller) == set(controller)
+    assert set(documented_activity) == set(activity)
+    for key in ("purposes", "data_categories", "recipients", "retention", "sources"):
+        assert activity[key], key
+        assert set(documented_activity[key][0]) == set(activity[key][0]), key
