@@ -211,6 +211,8 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             extra["days_left"] = left = obj.days_left()
             extra["overdue_days"] = -left if left is not None and left < 0 else 0
             extra["due_soon_days"] = REQUEST_DUE_DAYS
+            # Every field of a filed request is read-only (its steps are the buttons above): nothing to save.
+            extra.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     # --- actions -----------------------------------------------------------------------------------

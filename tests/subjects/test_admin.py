@@ -180,3 +180,15 @@ def test_a_request_s_deadline_is_an_error_when_overdue_and_a_warning_when_due(dp
         "help": f'<td class="field-days_left_display">{days}</td>',
     }[tone]
     assert expected in listed
+
+
+def test_a_filed_request_has_no_save_buttons_only_its_steps(dpo_client, people):
+    request = file(people, 0)
+    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
+    assert 'name="_save"' not in page and 'name="_continue"' not in page and 'name="_addanother"' not in page
+    assert "request-identity-request" in page  # the steps stay
+    services.dsr_reject(request=request, reason="Not a data-subject request.", actor=None)
+    closed = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
+    assert 'name="_save"' not in closed and "request-identity-request" not in closed  # read-only, no steps left
+    add = dpo_client.get(reverse("admin:subjects_datasubjectrequest_add")).content.decode()
+    assert 'name="_save"' in add  # filing one still saves
