@@ -196,6 +196,16 @@ def test_dpo_reviews_the_dashboard_holds_a_record_and_switches_to_dutch(
     assert UserProfile.objects.get(user=dpo).language == "nl"
 
 
+def _none_of(browser, by, selector) -> bool:
+    """No such element on the loaded page, asked without the implicit wait (which a missing element would
+    spend in full)."""
+    browser.implicitly_wait(0)
+    try:
+        return not browser.find_elements(by, selector)
+    finally:
+        browser.implicitly_wait(5)
+
+
 def test_auditor_finds_no_save_button_and_no_payload(browser, live_server, django_user_model, register, artefacts_dir):
     from selenium.webdriver.common.by import By
 
@@ -213,10 +223,10 @@ def test_auditor_finds_no_save_button_and_no_payload(browser, live_server, djang
     for page in pages:
         browser.get(live_server.url + page)
         assert browser.find_elements(By.ID, "content-main"), page
-        assert not browser.find_elements(By.CSS_SELECTOR, "input[name=_save], input[name=_continue]"), page
+        assert _none_of(browser, By.CSS_SELECTOR, "input[name=_save], input[name=_continue]"), page
         assert "Browser Person" not in browser.page_source, page
     browser.get(f"{live_server.url}/admin/retention/review/")
-    assert not browser.find_elements(By.ID, "id_action")  # nothing to act with
+    assert _none_of(browser, By.ID, "id_action")  # nothing to act with
     screenshot(browser, artefacts_dir / "auditor-review-queue.png")
 
 
@@ -264,46 +274,62 @@ def test_the_api_reference_loads_from_the_app_alone_with_no_console_error(
     browser.set_window_size(1400, 1000)
 
 
-@pytest.mark.parametrize(
-    ("language", "button", "queued"),
-    [
-        ("en", "Dry run of the sweep now", "A dry run of the sweep is queued"),
-        ("nl", "Nu een proefdraai van de opruimronde", "Een proefdraai van de opruimronde staat in de wachtrij"),
-        ("fr", "Simuler un passage maintenant", "Une simulation du passage est en file d'attente"),
-    ],
-)
+def _switch_language(browser, language):
+    """The language picker in the header, as a user switches: the page reloads in that language."""
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    if browser.find_element("tag name", "html").get_attribute("lang") == language:
+        return
+    Select(browser.find_element("id", "id_language")).select_by_value(language)
+    WebDriverWait(browser, 15).until(
+        lambda driver: driver.find_element("tag name", "html").get_attribute("lang") == language
+    )
+
+
+def _log_in_dpo(browser, live_server, django_user_model, username):
+    _user(django_user_model, username, DPO_GROUP)
+    secret = enrol_totp(django_user_model.objects.get(username=username))
+    _log_in(browser, live_server, username)
+    _submit_code(browser, totp_code(secret))
+    _wait_for_url(browser, "/admin/")
+
+
+DRY_RUN = {
+    "en": ("Dry run of the sweep now", "A dry run of the sweep is queued"),
+    "nl": ("Nu een proefdraai van de opruimronde", "Een proefdraai van de opruimronde staat in de wachtrij"),
+    "fr": ("Simuler un passage maintenant", "Une simulation du passage est en file d'attente"),
+}
+
+
 def test_the_dpo_runs_a_dry_run_of_the_sweep_from_the_runs_list(
-    browser, live_server, django_user_model, register, artefacts_dir, language, button, queued
+    browser, live_server, django_user_model, register, artefacts_dir
 ):
     """The button queues the sweep's task (it runs inline in the test server here; a worker takes it in
-    ./dev run): its run shows as a dry run, and no record changed."""
+    ./dev run): its run shows as a dry run, and no record changed. In each language, at two widths."""
     from selenium.webdriver.common.by import By
 
     from ropa.celery import app
 
-    dpo = _user(django_user_model, f"dpo-{language}", DPO_GROUP)
-    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
-    secret = enrol_totp(dpo)
-    _log_in(browser, live_server, f"dpo-{language}")
-    _submit_code(browser, totp_code(secret))
-    _wait_for_url(browser, "/admin/")
-    flagged = set(_record_states())
+    _log_in_dpo(browser, live_server, django_user_model, "dpo-dry-run")
+    states = set(_record_states())
     app.conf.task_always_eager = True
     try:
-        for width, height in ((1400, 900), (1920, 1080)):
-            browser.set_window_size(width, height)
-            browser.get(f"{live_server.url}/admin/retention/retentionrun/")
-            browser.find_element(By.XPATH, f"//button[normalize-space()=\"{button}\"]").click()
-            assert queued in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
-            rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
-            assert len(rows) == RetentionRun.objects.count() >= 2
-            browser.save_screenshot(str(artefacts_dir / f"runs-dry-run-{language}-{width}.png"))
+        for language, (button, queued) in DRY_RUN.items():
+            for width, height in ((1400, 900), (1920, 1080)):
+                browser.set_window_size(width, height)
+                browser.get(f"{live_server.url}/admin/retention/retentionrun/")
+                _switch_language(browser, language)
+                browser.find_element(By.XPATH, f'//button[normalize-space()="{button}"]').click()
+                assert queued in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+                rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+                assert len(rows) == RetentionRun.objects.count() >= 2
+                browser.save_screenshot(str(artefacts_dir / f"runs-dry-run-{language}-{width}.png"))
     finally:
         app.conf.task_always_eager = False
         browser.set_window_size(1400, 1000)
     latest = RetentionRun.objects.order_by("-pk").first()
     assert latest.dry_run and latest.origin == "admin" and latest.flagged == 0  # the two are flagged already
-    assert set(_record_states()) == flagged
+    assert set(_record_states()) == states
 
 
 # The lists a DPO and an auditor read most: the register, its rules, the records and the evidence.
@@ -318,9 +344,8 @@ LISTS = (
 )
 
 
-@pytest.mark.parametrize("language", ["en", "nl", "fr"])
 def test_a_trial_register_s_lists_read_without_scrolling_sideways(
-    browser, live_server, django_user_model, artefacts_dir, settings, language
+    browser, live_server, django_user_model, artefacts_dir, settings
 ):
     """The five statements and ``load_demo``'s records, tombstones and runs: each list fits 1400 and 1920 px,
     in each language."""
@@ -330,39 +355,38 @@ def test_a_trial_register_s_lists_read_without_scrolling_sideways(
     settings.DEBUG = True
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
     settings.DEBUG = False
-    dpo = _user(django_user_model, f"dpo-lists-{language}", DPO_GROUP)
-    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
-    secret = enrol_totp(dpo)
-    _log_in(browser, live_server, f"dpo-lists-{language}")
-    _submit_code(browser, totp_code(secret))
-    _wait_for_url(browser, "/admin/")
+    _log_in_dpo(browser, live_server, django_user_model, "dpo-lists")
     sideways = {}
     try:
-        for name in LISTS:
-            for width, height in ((1400, 900), (1920, 1080)):
-                browser.set_window_size(width, height)
-                browser.get(f"{live_server.url}/admin/{name}/")
-                results = browser.find_element(By.CSS_SELECTOR, "#changelist .results")
-                assert browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
-                browser.save_screenshot(str(artefacts_dir / f"{name.replace('/', '-')}-list-{language}-{width}.png"))
-                overflow = browser.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", results)
-                if overflow > 0:
-                    sideways[f"{name} at {width} px"] = overflow
+        for language in ("en", "nl", "fr"):
+            for name in LISTS:
+                for width, height in ((1400, 900), (1920, 1080)):
+                    browser.set_window_size(width, height)
+                    browser.get(f"{live_server.url}/admin/{name}/")
+                    _switch_language(browser, language)
+                    results = browser.find_element(By.CSS_SELECTOR, "#changelist .results")
+                    assert browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+                    shot = f"{name.replace('/', '-')}-list-{language}-{width}.png"
+                    browser.save_screenshot(str(artefacts_dir / shot))
+                    overflow = browser.execute_script(
+                        "return arguments[0].scrollWidth - arguments[0].clientWidth", results
+                    )
+                    if overflow > 0:
+                        sideways[f"{name} at {width} px in {language}"] = overflow
     finally:
         browser.set_window_size(1400, 1000)
-    assert sideways == {}, f"in {language}, these lists scroll sideways (px): {sideways}"
+    assert sideways == {}, f"these lists scroll sideways (px): {sideways}"
 
 
-@pytest.mark.parametrize(
-    ("language", "warning"),
-    [
-        ("en", "Due today: answer the request today."),
-        ("nl", "Vandaag te beantwoorden: beantwoord het verzoek vandaag."),
-        ("fr", "Échéance aujourd'hui : répondez à la demande aujourd'hui."),
-    ],
-)
+DUE_TODAY = {
+    "en": "Due today: answer the request today.",
+    "nl": "Vandaag te beantwoorden: beantwoord het verzoek vandaag.",
+    "fr": "Échéance aujourd'hui : répondez à la demande aujourd'hui.",
+}
+
+
 def test_a_request_due_today_says_so_as_a_warning_and_its_buttons_leave_the_title_alone(
-    browser, live_server, django_user_model, artefacts_dir, language, warning
+    browser, live_server, django_user_model, artefacts_dir
 ):
     from selenium.webdriver.common.by import By
 
@@ -372,22 +396,19 @@ def test_a_request_due_today_says_so_as_a_warning_and_its_buttons_leave_the_titl
     subject = DataSubjectFactory()
     request = dsr_receive(controller=subject.controller, subject=subject, type="erasure")
     DataSubjectRequest.objects.filter(pk=request.pk).update(due_on=timezone.localdate())
-    dpo = _user(django_user_model, f"dpo-request-{language}", DPO_GROUP)
-    UserProfile.objects.update_or_create(user=dpo, defaults={"language": language})
-    secret = enrol_totp(dpo)
-    _log_in(browser, live_server, f"dpo-request-{language}")
-    _submit_code(browser, totp_code(secret))
-    _wait_for_url(browser, "/admin/")
-    for width, height in ((1400, 900), (1920, 1080)):
-        browser.set_window_size(width, height)
-        browser.get(f"{live_server.url}/admin/subjects/datasubjectrequest/{request.pk}/change/")
-        shown = browser.find_element(By.CSS_SELECTOR, ".request-deadline li.warning")
-        assert shown.text == warning and shown.is_displayed()
-        overlap = browser.execute_script(
-            """const a = document.querySelector('#content h1, #content h2').getBoundingClientRect();
-               const b = document.querySelector('.object-tools').getBoundingClientRect();
-               return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);"""
-        )
-        browser.save_screenshot(str(artefacts_dir / f"request-due-today-{language}-{width}.png"))
-        assert not overlap, f"the request's buttons cover its title at {width} px in {language}"
+    _log_in_dpo(browser, live_server, django_user_model, "dpo-request")
+    for language, warning in DUE_TODAY.items():
+        for width, height in ((1400, 900), (1920, 1080)):
+            browser.set_window_size(width, height)
+            browser.get(f"{live_server.url}/admin/subjects/datasubjectrequest/{request.pk}/change/")
+            _switch_language(browser, language)
+            shown = browser.find_element(By.CSS_SELECTOR, ".request-deadline li.warning")
+            assert shown.text == warning and shown.is_displayed()
+            overlap = browser.execute_script(
+                """const a = document.querySelector('#content h1, #content h2').getBoundingClientRect();
+                   const b = document.querySelector('.object-tools').getBoundingClientRect();
+                   return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);"""
+            )
+            browser.save_screenshot(str(artefacts_dir / f"request-due-today-{language}-{width}.png"))
+            assert not overlap, f"the request's buttons cover its title at {width} px in {language}"
     browser.set_window_size(1400, 1000)
