@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -18,6 +17,7 @@ from ropa.access.admin_mixins import (
     RelatedInScopeListFilter,
 )
 from ropa.access.scope import scope_q
+from ropa.kernel.dates import short_day
 from ropa.kernel.html import shortened
 
 from . import rules
@@ -271,7 +271,7 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=pgettext_lazy("list column", "reviewed"), ordering="last_reviewed_on")
     def reviewed(self, obj):
-        return date_format(obj.last_reviewed_on, "SHORT_DATE_FORMAT") if obj.last_reviewed_on else "—"
+        return short_day(obj.last_reviewed_on) if obj.last_reviewed_on else "—"
 
     @admin.display(description=_("history"))
     def history_link(self, obj):

@@ -10,16 +10,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from processing.models import Controller
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data, scoped, visible_controller_ids
-from ropa.kernel.dates import local_minute
+from ropa.kernel.dates import local_minute, short_moment
+from ropa.kernel.html import labelled, shortened
 from subjects.admin import PersonalDataRecordAdmin
 from subjects.choices import RecordStatus
 from subjects.models import PersonalDataRecord
@@ -439,27 +437,25 @@ class TombstoneAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("erased at"), ordering="erased_at")
     def erased(self, obj):
-        return date_format(timezone.localtime(obj.erased_at), "SHORT_DATETIME_FORMAT")
+        return short_moment(obj.erased_at)
 
     @admin.display(description=_("activity"), ordering="activity__reference")
     def activity_reference(self, obj):
         if obj.activity is None:
             return f"#{obj.activity_id}"
-        return format_html('<span title="{}">{}</span>', obj.activity.localized(), obj.activity.reference)
+        return labelled(obj.activity.reference, obj.activity.localized())
 
     @admin.display(description=_("category"))
     def category(self, obj):
         if obj.data_category is None:
             return f"#{obj.data_category_id}"
-        name = obj.data_category.localized()
-        return format_html('<span title="{}">{}</span>', name, Truncator(name).chars(28))
+        return shortened(obj.data_category.localized(), 28)
 
     @admin.display(description=_("rule"))
     def rule_sentence(self, obj):
         if obj.rule is None:
             return f"#{obj.rule_id}" if obj.rule_id else "-"
-        sentence = obj.rule.sentence()
-        return format_html('<span title="{}">{}</span>', sentence, Truncator(sentence).chars(40))
+        return shortened(obj.rule.sentence(), 40)
 
     date_hierarchy = "erased_at"
     fields = (

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -38,3 +39,15 @@ def local_minute(moment: dt.datetime, *, seconds: bool = False) -> str:
     """A moment as ``YYYY-MM-DD HH:MM`` (``:SS`` with ``seconds``) in the configured time zone (TIME_ZONE),
     the one clock of titles, logs, mails and command output: never the UTC the database holds."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def short_day(value: dt.date | dt.datetime) -> str:
+    """A day (a moment's day on the configured clock) in the active language's short date format."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value)
+    return date_format(value, "SHORT_DATE_FORMAT")
+
+
+def short_moment(moment: dt.datetime) -> str:
+    """A moment on the configured clock in the active language's short date-and-time format."""
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")

@@ -7,12 +7,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from retention import requests as request_execution
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data
+from ropa.kernel.dates import short_day
 from ropa.kernel.html import labelled, shortened
 
 from .. import services
@@ -22,10 +22,6 @@ from ..models import (
     DataSubject,
     PersonalDataRecord,
 )
-
-
-def _short(moment: dt.datetime) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
 
 
 @admin.register(DataSubject)
@@ -157,14 +153,14 @@ class PersonalDataRecordAdmin(ControllerScopedAdminMixin, TriggerDatesMixin, adm
     def state(self, obj):
         text = obj.get_status_display()
         if obj.status == RecordStatus.FLAGGED and obj.erase_after:
-            text = _("%(status)s, from %(day)s") % {"status": text, "day": _short(obj.erase_after)}
+            text = _("%(status)s, from %(day)s") % {"status": text, "day": short_day(obj.erase_after)}
         if obj.restricted_at:
             text = _("%(status)s; restricted") % {"status": text}
         return text
 
     @admin.display(description=_("expires at"), ordering="expires_at")
     def expires(self, obj):
-        return _short(obj.expires_at) if obj.expires_at else "—"
+        return short_day(obj.expires_at) if obj.expires_at else "—"
 
     @admin.display(description=_("rule"))
     def rule(self, obj):
