@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 
 from retention.models import RetentionRule, RetentionRun, Tombstone
 from retention.selectors import tombstone_chain, tombstone_chain_problems
+from ropa.kernel.dates import local_minute
 
 from . import labels as L
 from .entries import BATCH_SIZE, ActivityEntry
@@ -165,9 +166,7 @@ class EvidenceColumn:
 
 
 def _moment(value: dt.datetime | None) -> str:
-    from django.utils import timezone
-
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return local_minute(value) if value else ""
 
 
 EVIDENCE_COLUMNS: tuple[EvidenceColumn, ...] = (

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from typing import IO
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+
+from ropa.kernel.dates import local_minute
 
 from . import labels as L
 from .columns import GROUPS, REGISTER_COLUMNS, as_text, controller_values, heading, register_rows
@@ -33,7 +34,7 @@ def _sections(snapshot: RegisterSnapshot, *, language: str, styles, width, count
         "title": say(L.WORDS["title"], language),
         "subtitle": say(L.WORDS["subtitle"], language),
         "generated_label": say(L.WORDS["generated_at"], language),
-        "generated_at": timezone.localtime(snapshot.generated_at).strftime("%Y-%m-%d %H:%M"),
+        "generated_at": local_minute(snapshot.generated_at),
         "as_of_label": say(L.WORDS["as_of"], language),
         "as_of": snapshot.as_of.isoformat() if snapshot.as_of else "",
         "as_of_today": say(L.WORDS["as_of_today"], language),

@@ -11,7 +11,8 @@ import math
 from typing import IO
 
 import xlsxwriter
-from django.utils import timezone
+
+from ropa.kernel.dates import local_minute
 
 from . import labels as L
 from .columns import (
@@ -175,7 +176,7 @@ def _controller_sheet(workbook, f: _Formats, snapshot: RegisterSnapshot, *, lang
     ident = _Sheet(workbook, say(L.SHEETS["controller"], language), f, [34] + [44] * len(snapshot.controllers))
     ident.write([say(L.WORDS["title"], language)], fmt=f.title, height=22)
     ident.write([say(L.WORDS["subtitle"], language)], fmt=f.note, height=14)
-    stamp = f"{say(L.WORDS['generated_at'], language)} {timezone.localtime(snapshot.generated_at):%Y-%m-%d %H:%M}"
+    stamp = f"{say(L.WORDS['generated_at'], language)} {local_minute(snapshot.generated_at)}"
     if snapshot.as_of:
         stamp += f" · {say(L.WORDS['as_of'], language)} {snapshot.as_of.isoformat()}"
     ident.write([stamp], fmt=f.note, height=14)
@@ -250,9 +251,7 @@ def _gap_cells(completeness: _Sheet, f: _Formats, head: list[str], gaps, *, lang
         articles = sorted({f"Art. {gap.article}" for gap in gaps})
         completeness.write([*head, missing, ", ".join(articles)], formats=[f.cell] * 4 + [f.gap, f.cell])
     else:
-        completeness.write(
-            [*head, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell]
-        )
+        completeness.write([*head, say(L.WORDS["complete"], language), ""], formats=[f.cell] * 4 + [f.ok, f.cell])
 
 
 def _evidence_sheet(workbook, f: _Formats, snapshot: RegisterSnapshot, *, language: str) -> _Sheet:

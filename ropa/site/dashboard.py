@@ -29,6 +29,7 @@ from processing.models import Controller, ProcessingActivity
 from retention import engine
 from retention.models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from ropa.access.scope import scoped
+from ropa.kernel.dates import short_moment
 from ropa.register.completeness import activity_gaps, controller_gaps
 from ropa.register.evidence import chain_status
 from ropa.register.snapshot import register_snapshot
@@ -315,7 +316,7 @@ def last_run(ctx: Context) -> dict[int, Cell]:
         verifies = chain.verifies
         failed = run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED)
         cells[pk] = Cell(
-            formats.date_format(timezone.localtime(run.started_at), "SHORT_DATETIME_FORMAT"),
+            short_moment(run.started_at),
             reverse("admin:retention_retentionrun_change", args=[run.pk]),
             "alert" if (failed or not verifies) else "ok",
             note=(
