@@ -52,7 +52,9 @@ def register_fonts() -> None:
 
 def styles_for_pdf() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=10.5, spaceAfter=4)
-    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=9.8, spaceAfter=0)
+    # No shrinking of spaces (ReportLab's default lets a line take 5% of its spaces more than the room,
+    # drawn as is when left-aligned): a table cell's line keeps inside its column.
+    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=9.8, spaceAfter=0, spaceShrinkage=0)
     return {
         "p": body,
         "p.subtitle": ParagraphStyle("subtitle", parent=body, fontSize=10, leading=13, textColor=MUTED),
@@ -105,11 +107,82 @@ class _Marker(Flowable):
         self.canv._running = self.running
 
 
+class _Cell:
+    """A table cell as read from the HTML: plain text (``markup`` None) or inline markup for a Paragraph."""
+
+    __slots__ = ("_paragraph", "markup", "span", "style", "text")
+
+    def __init__(self, style: ParagraphStyle, span: int, markup: str | None, text: str):
+        self.style, self.span, self.markup, self.text = style, span, markup, text
+        self._paragraph = None
+
+    def paragraph(self) -> Paragraph:
+        if self._paragraph is None:
+            self._paragraph = Paragraph(self.markup, self.style)
+        return self._paragraph
+
+    def min_width(self, room: float) -> float:
+        """The narrowest the cell's column may be made: as wide as its longest word, so that none is broken,
+        and as wide as its lines when they fit the column's share ``room`` unwrapped, so that widening
+        another column never wraps a line that fitted (a run's date and time)."""
+        if self.markup is not None:
+            return self.paragraph().minWidth()
+        font, size = self.style.fontName, self.style.fontSize
+        lines = max((pdfmetrics.stringWidth(line.strip(), font, size) for line in self.text.split("\n")), default=0.0)
+        if lines <= room:
+            return lines
+        return max((pdfmetrics.stringWidth(word, font, size) for word in self.text.split()), default=0.0)
+
+
+def fit_widths(widths: list[float], minimums: list[float]) -> list[float]:
+    """Column widths that keep the table's total: a column narrower than its longest word is widened, with
+    the room taken from the others in proportion to what they have beyond their own longest word. When
+    there is not room for every longest word, the columns short of it share what the others can give."""
+    needs = [max(minimum - width, 0.0) for width, minimum in zip(widths, minimums, strict=True)]
+    spare = [max(width - minimum, 0.0) for width, minimum in zip(widths, minimums, strict=True)]
+    need, room = sum(needs), sum(spare)
+    if not need:
+        return list(widths)
+    if need <= room:
+        return [width + n - s * need / room for width, n, s in zip(widths, needs, spare, strict=True)]
+    return [width + n * room / need - s for width, n, s in zip(widths, needs, spare, strict=True)]
+
+
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
+    """The text's lines wrapped within ``width``: at spaces, and a word longer than the width (a long
+    address, a compound noun in a narrow column) broken between characters, so that no line is wider."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        wrapped = simpleSplit(line, font, size, width)
+        # simpleSplit leaves a word wider than the width alone on its line: only such a line is measured again.
+        if any(" " not in part and pdfmetrics.stringWidth(part, font, size) > width for part in wrapped):
+            words = [piece for word in line.split() for piece in _break_word(word, font, size, width)]
+            wrapped = simpleSplit(" ".join(words), font, size, width)
+        lines.extend(wrapped or [""])
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
+    if pdfmetrics.stringWidth(word, font, size) <= width:
+        return [word]
+    pieces, piece = [], ""
+    for character in word:
+        if piece and pdfmetrics.stringWidth(piece + character, font, size) > width:
+            pieces.append(piece)
+            piece = ""
+        piece += character
+    return [*pieces, piece]
+
+
 class _Layout(HTMLParser):
     """Turns the register templates' HTML into flowables (see the module docstring for the subset).
 
-    A table cell without inline formatting becomes plain text wrapped with ``simpleSplit``: ReportLab
+    A table cell without inline formatting becomes plain text wrapped with ``wrap_text``: ReportLab
     draws such cells without the paragraph machinery, which makes a register's many short cells cheap.
+    A table's columns are sized (``fit_widths``) once all its cells are read, so that a heading longer
+    than its column's share (a Dutch or French compound noun) widens it rather than overprinting the next.
     """
 
     BLOCKS = {"h1", "h2", "h3", "p"}
@@ -228,30 +301,44 @@ class _Layout(HTMLParser):
         self.flowables.append(paragraph)
 
     def _end_cell(self, tag: str, attrs: dict, markup: str) -> None:
+        """Keep the cell as read: it is wrapped once the whole table is known and its columns are sized."""
         table = self.table
         row, row_index = table["rows"][-1], len(table["rows"]) - 1
         column, span = len(row), int(attrs.get("colspan") or 1)
         style = self.styles["td.group"] if table["row_classes"][-1] == "group" else self._style(tag, attrs)
-        if self.rich:
-            row.append(Paragraph(markup, style))
-        else:
-            width = sum(table["widths"][column : column + span]) - 2 * self.CELL_PADDING
-            lines = []
-            for line in "".join(self.text).split("\n"):
-                lines.extend(simpleSplit(line.strip(), style.fontName, style.fontSize, width) or [""])
-            while lines and not lines[-1]:
-                lines.pop()
-            row.append("\n".join(lines))
-            cell = (column, row_index)
-            if style.fontName != FONT:
-                table["commands"].append(("FONTNAME", cell, cell, style.fontName))
-            if style.textColor != colors.black:
-                table["commands"].append(("TEXTCOLOR", cell, cell, style.textColor))
+        row.append(_Cell(style, span, markup if self.rich else None, "".join(self.text)))
         if span > 1:
             table["spans"].append((row_index, column, column + span - 1))
-            row.extend("" for _ in range(span - 1))
+            row.extend(None for _ in range(span - 1))
+
+    def _fill(self, table: dict) -> None:
+        """Size the columns to what they hold, then wrap every cell within its column."""
+        padding = 2 * self.CELL_PADDING
+        minimums = [0.0] * len(table["widths"])
+        for row in table["rows"]:
+            for column, cell in enumerate(row):
+                if cell is not None and cell.span == 1 and column < len(minimums):
+                    room = table["widths"][column] - padding
+                    minimums[column] = max(minimums[column], cell.min_width(room) + padding)
+        widths = table["widths"] = fit_widths(table["widths"], minimums)
+        for row_index, row in enumerate(table["rows"]):
+            for column, cell in enumerate(row):
+                if cell is None:
+                    row[column] = ""
+                    continue
+                if cell.markup is not None:
+                    row[column] = cell.paragraph()
+                    continue
+                width = sum(widths[column : column + cell.span]) - padding
+                row[column] = "\n".join(wrap_text(cell.text, cell.style.fontName, cell.style.fontSize, width))
+                position = (column, row_index)
+                if cell.style.fontName != FONT:
+                    table["commands"].append(("FONTNAME", position, position, cell.style.fontName))
+                if cell.style.textColor != colors.black:
+                    table["commands"].append(("TEXTCOLOR", position, position, cell.style.textColor))
 
     def _tables(self, table: dict) -> Iterator[Table]:
+        self._fill(table)
         head, rows = table["head"], table["rows"]
         body = list(range(head, len(rows)))
         cell = self.styles["td"]
