@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.text import format_lazy
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from processing.choices import ActivityStatus
@@ -332,10 +332,13 @@ def last_run(ctx: Context) -> dict[int, Cell]:
 
 @dataclass(frozen=True)
 class Bar:
-    label: str
-    short: str
+    """One month of the chart; its words are in the active language (Django's month names and formats)."""
+
+    label: str  # the month and year, e.g. "juin 2026"
+    short: str  # under the bar: the month abbreviated, e.g. "juin", "mrt", "Sept."
     year: str
     count: int
+    title: str  # the tooltip: month and count, e.g. "June 2026: 3 records"
     url: str
     x: float
     y: float
@@ -388,18 +391,23 @@ BAR_GAP = 10
 
 
 def _bars(series: list[tuple[dt.date, int]]) -> tuple[list[Bar], int]:
-    """Bar geometry for the inline SVG chart; the tallest bar is CHART_HEIGHT high."""
+    """Bar geometry for the inline SVG chart; the tallest bar is CHART_HEIGHT high. Months are named by
+    Django's date formatting in the active language ("N": the abbreviations of each language's own usage,
+    "mrt", "juil.", "Sept."), never by ``strftime``, which follows the process's C locale."""
     top = max((n for _m, n in series), default=0)
     bars = []
     for i, (start, n) in enumerate(series):
         height = max(2.0, CHART_HEIGHT * n / top) if n else 0.0
+        label = formats.date_format(start, "YEAR_MONTH_FORMAT")
         bars.append(
             Bar(
-                label=formats.date_format(start, "YEAR_MONTH_FORMAT"),
-                short=formats.date_format(start, "b"),
-                year=str(start.year) if i == 0 or start.month == 1 else "",
+                label=label,
+                short=formats.date_format(start, "N"),
+                year=formats.date_format(start, "Y") if i == 0 or start.month == 1 else "",
                 count=n,
-                url=_admin("subjects_personaldatarecord_changelist", due=start.strftime("%Y-%m")),
+                title=ngettext("%(month)s: %(count)s record", "%(month)s: %(count)s records", n)
+                % {"month": label, "count": n},
+                url=_admin("subjects_personaldatarecord_changelist", due=start.isoformat()[:7]),
                 x=i * (BAR_WIDTH + BAR_GAP),
                 y=CHART_HEIGHT - height,
                 height=height,
