@@ -48,6 +48,7 @@ class ProcessingActivity(TranslatedNameMixin, Timestamped):
         _("description"), blank=True, help_text=_("What happens to the data, in a few sentences.")
     )
     description_en = models.TextField(_("description (English)"), blank=True, help_text=_("English description."))
+    description_fr = models.TextField(_("description (French)"), blank=True, help_text=_("French description."))
     role = models.CharField(
         _("role"),
         max_length=16,

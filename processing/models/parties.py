@@ -118,6 +118,7 @@ class Recipient(TranslatedNameMixin, Timestamped):
     name_fr = models.CharField(_("name (French)"), max_length=200, blank=True, help_text=_("French name."))
     description = models.TextField(_("description"), blank=True, help_text=_("What the recipient does with the data."))
     description_en = models.TextField(_("description (English)"), blank=True, help_text=_("English description."))
+    description_fr = models.TextField(_("description (French)"), blank=True, help_text=_("French description."))
     kind = models.CharField(
         _("kind"), max_length=32, choices=RecipientKind.choices, help_text=_("Role of the recipient.")
     )

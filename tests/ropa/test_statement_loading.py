@@ -327,3 +327,33 @@ def test_vocabulary_and_recipients_changed_in_the_register_are_kept(write, dpo_c
     ]
     load(path, force=True)  # the file as last written
     assert DataCategory.objects.get(code="identification").name == "Identificatie"
+
+
+def test_every_loaded_entry_has_its_english_and_french():
+    """After the five statements load, every name and description the register shows has an English and a
+    French counterpart: a new entry without its translations fails here."""
+    from processing.models import DataSubjectCategory, Purpose, SecurityMeasure
+
+    run("load_statements")
+    assert ProcessingActivity.objects.count() and Recipient.objects.count()
+    missing = []
+
+    def check(kind, obj, *fields):
+        for field in fields:
+            if not (getattr(obj, field) or "").strip():
+                continue  # nothing to translate
+            for language in ("en", "fr"):
+                if not (getattr(obj, f"{field}_{language}") or "").strip():
+                    missing.append(f"{kind} {obj.pk} ({obj}): {field}_{language}")
+
+    for activity in ProcessingActivity.objects.all():
+        check("activity", activity, "name", "description")
+    for purpose in Purpose.objects.all():
+        check("purpose", purpose, "description")
+    for recipient in Recipient.objects.all():
+        check("recipient", recipient, "name", "description")
+    for model in (DataCategory, DataSubjectCategory, SecurityMeasure):
+        for entry in model.objects.all():
+            check(model.__name__, entry, "name")
+    assert Purpose.objects.count() >= 100
+    assert not missing, "\n".join(missing)
