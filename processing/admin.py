@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -18,7 +19,7 @@ from ropa.access.admin_mixins import (
 )
 from ropa.access.scope import scope_q
 from ropa.kernel.dates import short_day
-from ropa.kernel.html import shortened
+from ropa.kernel.html import in_language, shortened
 
 from . import rules
 from .choices import ActivityStatus
@@ -33,6 +34,13 @@ from .models import (
     Source,
 )
 from .services import controller_save, processing_activity_save, recipient_save, special_category_codes
+
+
+def _localized_cell(obj, *, chars: int | None = None):
+    """An entry's name in the reader's language, else its fallback with a badge naming the language it is in."""
+    asked = (translation.get_language() or "en")[:2]
+    text, language = obj.localized_with_language("name", asked)
+    return in_language(shortened(text, chars) if chars else text, language, asked)
 
 
 @admin.register(Controller)
@@ -95,7 +103,22 @@ class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("controller",)
     autocomplete_fields = ("controller",)
     fieldsets = (
-        (None, {"fields": ("controller", "name", "name_en", "name_fr", "key", "kind", "description")}),
+        (
+            None,
+            {
+                "fields": (
+                    "controller",
+                    "name",
+                    "name_en",
+                    "name_fr",
+                    "key",
+                    "kind",
+                    "description",
+                    "description_en",
+                    "description_fr",
+                )
+            },
+        ),
         (_("Location and transfer"), {"fields": ("country", "inside_eea", "safeguard", "safeguard_note")}),
         (_("Processor agreement"), {"fields": ("dpa_signed",)}),
         (_("Provenance"), {"fields": ("source_quote",), "classes": ("collapse",)}),
@@ -103,7 +126,7 @@ class RecipientAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def localized_name(self, obj):
-        return obj.localized()
+        return _localized_cell(obj)
 
     def save_model(self, request, obj, form, change):
         recipient_save(recipient=obj, actor=request.user)
@@ -121,7 +144,7 @@ class VocabularyAdmin(HistoryRevertGuardMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("name in your language"), ordering="name")
     def localized_name(self, obj):
-        return obj.localized()
+        return _localized_cell(obj)
 
     @admin.display(description=_("activities"), ordering="_activities")
     def activity_count(self, obj):
@@ -149,7 +172,7 @@ class PurposeInline(admin.StackedInline):
     model = Purpose
     extra = 0
     min_num = 1
-    fields = (("description", "description_en"), ("legal_basis", "legitimate_interest"), "position")
+    fields = (("description", "description_en", "description_fr"), ("legal_basis", "legitimate_interest"), "position")
 
 
 class SourceInline(admin.TabularInline):
@@ -248,7 +271,21 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     inlines = [PurposeInline, SourceInline]
     formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 80})}}
     fieldsets = (
-        (None, {"fields": ("controller", "reference", "name", "name_en", "name_fr", "description", "description_en")}),
+        (
+            None,
+            {
+                "fields": (
+                    "controller",
+                    "reference",
+                    "name",
+                    "name_en",
+                    "name_fr",
+                    "description",
+                    "description_en",
+                    "description_fr",
+                )
+            },
+        ),
         (_("Role"), {"fields": ("role", "client", "business_process", "owner")}),
         (
             _("Subjects and data (Art. 30(1)(c))"),
@@ -262,7 +299,7 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def localized_name(self, obj):
-        return shortened(obj.localized(), 70)
+        return _localized_cell(obj, chars=70)
 
     # Short words in the list ("verantwoordelijke", not "verwerkingsverantwoordelijke"): it is read in Dutch.
     @admin.display(description=pgettext_lazy("list column", "controller"), ordering="controller__name")

@@ -139,6 +139,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language the register's own text (names, purposes, sources, notes) is written in. Where a field has
+# no translation in the language a reader asks for, English is shown, else this one, marked "[nl]".
+ROPA_CONTENT_LANGUAGE = env.str("ROPA_CONTENT_LANGUAGE", default="nl")
 FORMAT_MODULE_PATH = ["ropa.i18n.formats"]  # English dates as in Europe (day/month, 24 h); nl and fr are Django's
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.utils import translation
 
 from processing.models import Controller
+from processing.models.base import content_language, marked
 
 from . import labels as L
 from .completeness import Gap, activity_gaps
@@ -81,6 +82,12 @@ GROUPS: dict[str, Labels] = {
 # --- How an entry fills the columns ---------------------------------------------------------------
 
 
+def _original(text: str, language: str) -> str:
+    """Register text that has no translations (sources, notes, interests), marked when read in another
+    language than the register's own (``[nl] ...``)."""
+    return marked(text, content_language(), language)
+
+
 def _numbered(items: list[str]) -> list[str]:
     """Several purposes are numbered, so that a legal basis reads against its purpose."""
     items = [item for item in items if item]
@@ -99,7 +106,7 @@ def _country(country, language: str) -> str:
 
 
 def _purposes(entry: ActivityEntry, language: str) -> list[str]:
-    return _numbered([p.localized("description", language) for p in entry.purposes])
+    return _numbered([p.localized_marked("description", language) for p in entry.purposes])
 
 
 def _legal_bases(entry: ActivityEntry, language: str) -> list[str]:
@@ -108,7 +115,7 @@ def _legal_bases(entry: ActivityEntry, language: str) -> list[str]:
 
 
 def _clarification(entry: ActivityEntry, language: str) -> list[str]:
-    pairs = [(n, p.legitimate_interest.strip()) for n, p in enumerate(entry.purposes, start=1)]
+    pairs = [(n, _original(p.legitimate_interest.strip(), language)) for n, p in enumerate(entry.purposes, start=1)]
     lines = _numbered_pairs(pairs, len(entry.purposes))
     if entry.activity.art9_condition:
         condition = L.choice(L.ART9_CONDITION, entry.activity.art9_condition, language)
@@ -131,7 +138,9 @@ def _processing_type(entry: ActivityEntry, language: str) -> list[str]:
 
 def _functional_categories(entry: ActivityEntry, language: str) -> list[str]:
     return [
-        f"{c.localized(language=language)}: {c.description}" if c.description else c.localized(language=language)
+        f"{c.localized_marked(language=language)}: {_original(c.description, language)}"
+        if c.description
+        else c.localized_marked(language=language)
         for c in entry.data_categories
     ]
 
@@ -140,7 +149,7 @@ def _gdpr_categories(entry: ActivityEntry, language: str) -> list[str]:
     lines = []
     for category in entry.data_categories:
         marks = [say(L.WORDS[flag], language) for flag in ("art9", "art10") if getattr(category, _FLAG[flag])]
-        name = category.localized(language=language)
+        name = category.localized_marked(language=language)
         lines.append(f"{name} ({', '.join(marks)})" if marks else name)
     return lines
 
@@ -149,14 +158,14 @@ _FLAG = {"art9": "special_category", "art10": "criminal"}
 
 
 def _subjects(entry: ActivityEntry, language: str) -> list[str]:
-    return [s.localized(language=language) for s in entry.data_subject_categories]
+    return [s.localized_marked(language=language) for s in entry.data_subject_categories]
 
 
 def _recipients(entry: ActivityEntry, language: str) -> list[str]:
     lines = []
     for recipient in entry.recipients:
         details = [L.choice(L.RECIPIENT_KIND, recipient.kind, language), _country(recipient.country, language)]
-        lines.append(f"{recipient.localized(language=language)} ({', '.join(d for d in details if d)})")
+        lines.append(f"{recipient.localized_marked(language=language)} ({', '.join(d for d in details if d)})")
     return lines
 
 
@@ -167,9 +176,10 @@ def _outside_eea(entry: ActivityEntry):
 def _third_countries(entry: ActivityEntry, language: str) -> list[str]:
     unnamed = say(L.WORDS["country_unknown"], language)
     lines = [
-        f"{_country(r.country, language) or unnamed}: {r.localized(language=language)}" for r in _outside_eea(entry)
+        f"{_country(r.country, language) or unnamed}: {r.localized_marked(language=language)}"
+        for r in _outside_eea(entry)
     ]
-    unknown = [r.localized(language=language) for r in entry.recipients if r.inside_eea is None]
+    unknown = [r.localized_marked(language=language) for r in entry.recipients if r.inside_eea is None]
     if unknown:
         lines.append(f"{say(L.WORDS['eea_unknown'], language)}: {', '.join(unknown)}")
     if not lines:
@@ -181,8 +191,8 @@ def _safeguards(entry: ActivityEntry, language: str) -> list[str]:
     lines = []
     for recipient in _outside_eea(entry):
         safeguard = L.choice(L.SAFEGUARD, recipient.safeguard, language) or say(L.WORDS["no_safeguard"], language)
-        note = f" ({recipient.safeguard_note})" if recipient.safeguard_note else ""
-        lines.append(f"{recipient.localized(language=language)}: {safeguard}{note}")
+        note = f" ({_original(recipient.safeguard_note, language)})" if recipient.safeguard_note else ""
+        lines.append(f"{recipient.localized_marked(language=language)}: {safeguard}{note}")
     return lines or [say(L.WORDS["not_applicable"], language)]
 
 
@@ -192,20 +202,20 @@ def retention_lines(entry: ActivityEntry, language: str) -> list[str]:
     for item in entry.retention:
         sentence = item.rule.sentence(language)
         if item.data_category is not None:
-            sentence = f"{item.data_category.localized(language=language)}: {sentence}"
+            sentence = f"{item.data_category.localized_marked(language=language)}: {sentence}"
         if item.rule.note:
-            sentence = f"{sentence} {item.rule.note}"
+            sentence = f"{sentence} {_original(item.rule.note, language)}"
         lines.append(sentence)
     return lines
 
 
 def _measures(entry: ActivityEntry, language: str) -> list[str]:
-    return [m.localized(language=language) for m in entry.security_measures]
+    return [m.localized_marked(language=language) for m in entry.security_measures]
 
 
 def _replaced_by(entry: ActivityEntry, language: str) -> str:
     successor = entry.replaced_by
-    return f"{successor.reference} {successor.localized(language=language)}" if successor else ""
+    return f"{successor.reference} {successor.localized_marked(language=language)}" if successor else ""
 
 
 def _dpia(entry: ActivityEntry, language: str) -> str:
@@ -220,7 +230,7 @@ def _dpia(entry: ActivityEntry, language: str) -> str:
 
 
 def _data_source(entry: ActivityEntry, language: str) -> list[str]:
-    lines = [entry.activity.data_source] if entry.activity.data_source else []
+    lines = [_original(entry.activity.data_source, language)] if entry.activity.data_source else []
     if entry.activity.minimum_age is not None:
         lines.append(f"{say(L.WORDS['minimum_age'], language)}: {entry.activity.minimum_age}")
     return lines
@@ -242,7 +252,7 @@ REGISTER_COLUMNS: tuple[Column, ...] = (
         "business_process",
         "business_process",
         {"en": "Name of the business process", "nl": "Naam bedrijfsproces", "fr": "Nom du processus métier"},
-        lambda e, lang: e.activity.business_process,
+        lambda e, lang: _original(e.activity.business_process, lang),
         width=18,
     ),
     Column(
@@ -263,7 +273,7 @@ REGISTER_COLUMNS: tuple[Column, ...] = (
         "name",
         "processing",
         {"en": "Processing", "nl": "Verwerking", "fr": "Traitement"},
-        lambda e, lang: e.activity.localized(language=lang),
+        lambda e, lang: e.activity.localized_marked(language=lang),
         width=30,
     ),
     Column(

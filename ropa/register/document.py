@@ -3,8 +3,9 @@
 Fields may be added, never renamed or removed, without a new format version. Where the contract
 leaves a choice open this module decides it, once:
 
-- names and descriptions are given in the requested language (English by default, falling back to
-  the language of the source when there is no translation);
+- names and descriptions are given in the requested language (English by default), falling back to
+  English, then to the language of the source, and then marked with the language they are in
+  (``"[nl] Facturatie"``), as every export marks them;
 - ``data_subject_categories`` lists vocabulary codes, ``data_categories`` and ``security_measures``
   names, as the contract's example does; ``data_categories[]`` also carries its ``code`` (an added
   field), which ``retention[].data_category`` refers to;
@@ -40,7 +41,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
     return {
         "id": activity.pk,
         "reference": activity.reference,
-        "name": activity.localized(language=language),
+        "name": activity.localized_marked(language=language),
         "role": activity.role,
         "status": activity.status,
         "ended_on": activity.ended_on.isoformat() if activity.ended_on else None,
@@ -48,7 +49,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
         "purposes": [
             {
                 "id": purpose.id,
-                "description": purpose.localized("description", language),
+                "description": purpose.localized_marked("description", language),
                 "legal_basis": purpose.legal_basis,
                 "legitimate_interest": _text(purpose.legitimate_interest),
             }
@@ -58,7 +59,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
         "data_categories": [
             {
                 "code": category.code,
-                "name": category.localized(language=language),
+                "name": category.localized_marked(language=language),
                 "special_category": category.special_category,
                 "criminal": category.criminal,
             }
@@ -66,7 +67,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
         ],
         "recipients": [
             {
-                "name": recipient.localized(language=language),
+                "name": recipient.localized_marked(language=language),
                 "kind": recipient.kind,
                 "country": _country(recipient.country),
                 "inside_eea": recipient.inside_eea,
@@ -88,7 +89,7 @@ def activity_document(entry: ActivityEntry, *, language: str = "en") -> dict:
             }
             for item, text in zip(entry.retention, retention_texts, strict=True)
         ],
-        "security_measures": [measure.localized(language=language) for measure in entry.security_measures],
+        "security_measures": [measure.localized_marked(language=language) for measure in entry.security_measures],
         "automated_decision_making": activity.automated_decision_making,
         "profiling": activity.profiling,
         "dpia_required": activity.dpia_required,

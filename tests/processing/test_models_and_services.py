@@ -116,8 +116,10 @@ def test_m2m_changes_are_versioned(dpo):
     assert [row.datacategory_id for row in historical.data_categories.all()] == [category.pk]
 
 
-def test_localized_name_falls_back_to_source_language():
+def test_localized_name_falls_back_to_english_then_the_source_language():
     activity = ProcessingActivityFactory.build(name="Klantenbeheer", name_en="Customer management", name_fr="")
     assert activity.localized(language="en") == "Customer management"
     assert activity.localized(language="nl") == "Klantenbeheer"
+    assert activity.localized(language="fr") == "Customer management"
+    activity.name_en = ""
     assert activity.localized(language="fr") == "Klantenbeheer"

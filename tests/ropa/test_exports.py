@@ -415,3 +415,42 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_defused():
     column = {c.key: i for i, c in enumerate(REGISTER_COLUMNS)}
     assert rows[1][column["name"]] == '\'=HYPERLINK("http://evil.example","x")'
     assert rows[1][column["purposes"]] == "+32 2 000 00 00"  # a phone number stays as it is
+
+
+def test_text_shown_in_another_language_than_asked_is_marked_with_its_own(statements):
+    """Asked language, else English, else the register's own (Dutch), marked "[nl]"/"[en]": an English or
+    French reader never takes the statements' Dutch business processes or sources for a translation."""
+    column = {c.key: i for i, c in enumerate(REGISTER_COLUMNS)}
+
+    def rows(lang):
+        raw = export_register(fmt="csv", lang=lang).content.decode("utf-8-sig")
+        return {r[column["reference"]]: r for r in list(csv.reader(io.StringIO(raw, newline="")))[1:]}
+
+    dutch, english, french = rows("nl"), rows("en"), rows("fr")
+    with_process = [a for a in statements if a.business_process]
+    with_source = [a for a in statements if a.data_source]
+    assert with_process and with_source
+    for activity in with_process:
+        assert dutch[activity.reference][column["business_process"]] == activity.business_process
+        assert english[activity.reference][column["business_process"]] == f"[nl] {activity.business_process}"
+        assert french[activity.reference][column["business_process"]] == f"[nl] {activity.business_process}"
+    for activity in with_source:
+        assert english[activity.reference][column["data_source"]].startswith(f"[nl] {activity.data_source}")
+    # The statements' names are translated: none marked, each in the language asked.
+    for activity in statements:
+        assert french[activity.reference][column["name"]] == activity.name_fr
+        assert english[activity.reference][column["name"]] == activity.name_en
+        assert dutch[activity.reference][column["name"]] == activity.name
+    assert not any("[nl]" in row[column["purposes"]] for row in french.values())
+
+
+def test_a_missing_translation_falls_back_to_english_then_the_original(db):
+    from tests.factories import ProcessingActivityFactory
+
+    activity = ProcessingActivityFactory(name="Klantenbeheer", name_en="Customer management", name_fr="")
+    assert activity.localized_marked(language="fr") == "[en] Customer management"
+    assert activity.localized_marked(language="en") == "Customer management"
+    assert activity.localized_marked(language="nl") == "Klantenbeheer"
+    activity.name_en = ""
+    assert activity.localized_marked(language="fr") == "[nl] Klantenbeheer"
+    assert activity.localized(language="fr") == "Klantenbeheer"
