@@ -76,10 +76,18 @@ def _subject_records(request: DataSubjectRequest, record_ids: Iterable[int] | No
     return records.filter(pk__in=wanted)
 
 
-def _check_completable(request: DataSubjectRequest, *, fields, records) -> None:
+def _check_completable(request: DataSubjectRequest, *, fields, records, identity_override: str) -> None:
     request_require_open(request)
     if request.status == RequestStatus.AWAITING_IDENTITY:
         raise ValidationError({"status": "The requester's identity has not been verified yet."})
+    overridden = request.identity_overridden_at or (timezone.now() if identity_override.strip() else None)
+    problem = rules.identity_problem(
+        type=request.type, identity_verified_at=request.identity_verified_at, identity_overridden_at=overridden
+    )
+    if problem:
+        raise ValidationError({"identity_override": problem})
+    if identity_override.strip() and request.identity_verified_at is not None:
+        raise ValidationError({"identity_override": "The identity is verified: there is no check to override."})
     if fields is not None and request.type != RequestType.RECTIFICATION:
         raise ValidationError({"fields": "Only a rectification names rectified fields."})
     if records is not None and request.type != RequestType.RESTRICTION:
@@ -159,14 +167,29 @@ def dsr_complete(
     fields: list[str] | None = None,
     records: Iterable[int] | None = None,
     reason: str = "",
+    identity_override: str = "",
     now: dt.datetime | None = None,
 ) -> DataSubjectRequest:
     """Execute the request as its type says (see the module docstring), store the outcome and close it.
     ``fields``: the rectified field names (rectification); ``records``: the record ids to restrict
-    (restriction; all of the subject's when omitted)."""
+    (restriction; all of the subject's when omitted). An erasure, access or portability request waits
+    for the requester's identity to be verified; ``identity_override``, the DPO's reason, goes ahead
+    without it and is kept as an event of its own."""
     now = now or timezone.now()
+    identity_override = identity_override or ""
     request = request_locked(request)
-    _check_completable(request, fields=fields, records=records)
+    _check_completable(request, fields=fields, records=records, identity_override=identity_override)
+    if identity_override.strip():
+        request.identity_overridden_at = now
+        request.save(update_fields=["identity_overridden_at"])
+        request_event(
+            request,
+            kind=RequestEventKind.IDENTITY_OVERRIDDEN,
+            actor=actor,
+            before=request.status,
+            reason=identity_override.strip(),
+            now=now,
+        )
     kind = request.type
     outcome: dict = {"type": kind}
     execute = EXECUTE.get(kind)

@@ -53,6 +53,18 @@ class Deadline(models.TextChoices):
 # Types whose completion hands the subject a package of their data.
 PACKAGE_REQUEST_TYPES = (RequestType.ACCESS, RequestType.PORTABILITY)
 
+# Types that destroy or disclose the person's data: completed (and a package downloaded) only once the
+# requester's identity is verified, or the DPO overrides the check with a reason (Art. 12(6)).
+IDENTITY_GATED_TYPES = (RequestType.ERASURE, RequestType.ACCESS, RequestType.PORTABILITY)
+
+
+class RequestLanguage(models.TextChoices):
+    """The language the requester is answered in (the access package, the letter)."""
+
+    NL = "nl", "Nederlands"
+    FR = "fr", "Français"
+    EN = "en", "English"
+
 
 class RequestEventKind(models.TextChoices):
     RECEIVED = "received", _("received")
@@ -63,6 +75,7 @@ class RequestEventKind(models.TextChoices):
     REJECTED = "rejected", _("rejected")
     RESTRICTION_LIFTED = "restriction_lifted", _("restriction lifted")
     PACKAGE_DOWNLOADED = "package_downloaded", _("package downloaded")
+    IDENTITY_OVERRIDDEN = "identity_overridden", _("completed without verified identity")
 
 
 class ReviewDecisionKind(models.TextChoices):

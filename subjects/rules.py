@@ -14,7 +14,7 @@ import re
 
 from dateutil.relativedelta import relativedelta
 
-from .choices import OPEN_REQUEST_STATUSES, RequestStatus
+from .choices import IDENTITY_GATED_TYPES, OPEN_REQUEST_STATUSES, RequestStatus
 
 BASE_MONTHS = 1
 MAX_EXTENSION_MONTHS = 2
@@ -78,3 +78,15 @@ def rectified_field_problems(fields) -> list[str]:
     if len(set(fields)) != len(fields) and not problems:
         problems.append("A field is named twice.")
     return problems
+
+
+def identity_problem(*, type: str, identity_verified_at, identity_overridden_at) -> str | None:
+    """Why a request of ``type`` may not be completed (nor its package handed over) yet: an erasure, an
+    access or a portability request destroys or discloses the person's data, so it waits for the
+    requester's identity to be verified (Art. 12(6)) unless the DPO overrode the check with a reason."""
+    if type in IDENTITY_GATED_TYPES and identity_verified_at is None and identity_overridden_at is None:
+        return (
+            "The requester's identity has not been verified: verify it first, or complete the request "
+            "with a reason for going ahead without it."
+        )
+    return None

@@ -40,6 +40,7 @@ from .choices import (
     REQUEST_DUE_DAYS,
     Deadline,
     RequestEventKind,
+    RequestLanguage,
     RequestStatus,
     RequestType,
 )
@@ -167,9 +168,11 @@ def dsr_receive(
     received_on: dt.date | None = None,
     source: str = "",
     note: str = "",
+    language: str = RequestLanguage.EN,
     actor=None,
 ) -> DataSubjectRequest:
-    """File a request received on ``received_on`` (today by default); its deadline is one month later."""
+    """File a request received on ``received_on`` (today by default); its deadline is one month later.
+    ``language``: the one the requester is answered in (nl, fr or en)."""
     today = timezone.localdate()
     received_on = received_on or today
     errors = {}
@@ -181,6 +184,8 @@ def dsr_receive(
         errors["received_on"] = "Give a date."
     elif received_on > today:
         errors["received_on"] = "A request cannot be received in the future."
+    if language not in RequestLanguage.values:
+        errors["language"] = f"Unknown language “{language}”; one of {', '.join(RequestLanguage.values)}."
     if errors:
         raise ValidationError(errors)
     request = DataSubjectRequest(
@@ -190,6 +195,7 @@ def dsr_receive(
         received_on=received_on,
         source=(source or "").strip()[:100],
         note=note or "",
+        language=language,
     )
     _reschedule(request)
     request.full_clean()
@@ -319,7 +325,15 @@ def dsr_restriction_lift(*, request: DataSubjectRequest, actor, reason: str = ""
 
 
 def dsr_package_downloaded(*, request: DataSubjectRequest, actor) -> None:
-    """Evidence that the package left the register, and who took it."""
+    """Evidence that the package left the register, and who took it. Refused while the requester's
+    identity is unverified (and not overridden): the package is everything held about the person."""
+    problem = rules.identity_problem(
+        type=request.type,
+        identity_verified_at=request.identity_verified_at,
+        identity_overridden_at=request.identity_overridden_at,
+    )
+    if problem:
+        raise ValidationError({"identity": problem})
     request_event(request, kind=RequestEventKind.PACKAGE_DOWNLOADED, actor=actor, before=request.status)
 
 

@@ -71,7 +71,7 @@ from .rule_changes import (
     rule_write_guard,
 )
 from .rule_sync import retention_rules_sync
-from .subject_records import statutory_keep, subject_records_erase
+from .subject_records import statutory_keep, subject_records_erase, subject_records_erase_preview
 from .sweep import retention_enforce, retention_run_mark_interrupted
 
 __all__ = [
@@ -110,5 +110,6 @@ __all__ = [
     "rule_write_guard",
     "statutory_keep",
     "subject_records_erase",
+    "subject_records_erase_preview",
     "subject_register",
 ]

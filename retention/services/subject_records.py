@@ -28,8 +28,11 @@ from .erasure import erase_rows, subjects_forget
 logger = logging.getLogger(__name__)
 
 
-def statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime) -> str | None:
-    """Why a statutory minimum still keeps ``record`` at ``now`` (its sentence and last day), or None."""
+def statutory_minima(
+    record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime
+) -> list[tuple[RetentionRule, dt.date | None]]:
+    """The statutory rules still keeping ``record`` at ``now``, each with its last day (None: its period
+    has not started yet)."""
     dates = selectors.record_dates(record)
     tz = selectors.retention_time_zone()
     terms = engine.applicable_rules(
@@ -37,17 +40,25 @@ def statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], 
         data_category_id=record.data_category_id,
         named_rule_id=record.retention_rule_id,
     )
-    reasons = []
+    running = []
     for term in terms:
         if not term.statutory:
             continue
         last_day = engine.rule_last_day(term, dates)
-        sentence = rules[term.id].sentence()
-        category = record.data_category.localized("name")
-        if last_day is None:
-            reasons.append(f"{category} kept under a statutory rule whose period has not started: {sentence}")
-        elif engine.start_of_day(last_day + dt.timedelta(days=1), tz) > now:
-            reasons.append(f"{category} kept under a statutory rule until {last_day.isoformat()}: {sentence}")
+        if last_day is None or engine.start_of_day(last_day + dt.timedelta(days=1), tz) > now:
+            running.append((rules[term.id], last_day))
+    return running
+
+
+def statutory_keep(record: PersonalDataRecord, rules: dict[int, RetentionRule], *, now: dt.datetime) -> str | None:
+    """Why a statutory minimum still keeps ``record`` at ``now`` (its sentence and last day), or None."""
+    category = record.data_category.localized("name")
+    reasons = [
+        f"{category} kept under a statutory rule whose period has not started: {rule.sentence()}"
+        if last_day is None
+        else f"{category} kept under a statutory rule until {last_day.isoformat()}: {rule.sentence()}"
+        for rule, last_day in statutory_minima(record, rules, now=now)
+    ]
     return "; ".join(reasons) or None
 
 
@@ -84,9 +95,14 @@ def _sorted_out(records, held_ids: set[int], *, now: dt.datetime) -> tuple[list[
             rules_by_activity[record.activity_id] = {
                 rule.pk: rule for rule in RetentionRule.objects.filter(activity_id=record.activity_id)
             }
-        statutory = statutory_keep(record, rules_by_activity[record.activity_id], now=now)
+        activity_rules = rules_by_activity[record.activity_id]
+        statutory = statutory_keep(record, activity_rules, now=now)
         if statutory:
-            kept.append({**line, "reason": statutory})
+            minima = [
+                {"rule": rule.pk, "until": last_day.isoformat() if last_day else None}
+                for rule, last_day in statutory_minima(record, activity_rules, now=now)
+            ]
+            kept.append({**line, "reason": statutory, "statutory": minima})
             continue
         action = "anonymise" if record.expiry_rule and record.expiry_rule.action == "anonymise" else "delete"
         to_erase.append(
@@ -130,6 +146,25 @@ def _run_finished(run: RetentionRun, *, to_erase: list[tuple], held: list[Person
     run.status, run.finished_at = RunStatus.FINISHED, timezone.now()
     run.heartbeat_at = run.finished_at
     run.save()
+
+
+def subject_records_erase_preview(*, subject: DataSubject, now: dt.datetime | None = None) -> dict:
+    """What ``subject_records_erase`` would do at ``now``, without doing it: the lines it would write as
+    ``erased`` and ``kept``, and whether the subject's identifiers would be cleared. Nothing is locked:
+    a hold placed before the erasure runs is still honoured by the erasure itself."""
+    now = now or timezone.now()
+    records = list(
+        PersonalDataRecord.objects.filter(subject=subject)
+        .exclude(status=RecordStatus.ERASED)
+        .select_related("activity", "data_category", "expiry_rule")
+        .order_by("pk")
+    )
+    held_ids = set(
+        selectors.record_list_held(PersonalDataRecord.objects.filter(subject=subject)).values_list("pk", flat=True)
+    )
+    _to_erase, erased, kept = _sorted_out(records, held_ids, now=now)
+    subject_held = LegalHold.objects.in_force().filter(subject=subject).exists()
+    return {"erased": erased, "kept": kept, "identifiers": "kept" if kept or subject_held else "cleared"}
 
 
 @transaction.atomic

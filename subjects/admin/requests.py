@@ -5,25 +5,37 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from processing.models import Controller
 from retention import requests as request_execution
+from retention.services import subject_records_erase_preview, subject_register
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
-from ropa.access.scope import may_see_personal_data
+from ropa.access.scope import may_see_personal_data, scope_q
+from ropa.kernel.dates import short_day
 
 from .. import rules, selectors, services
-from ..choices import PACKAGE_REQUEST_TYPES, REQUEST_DUE_DAYS, Deadline, RequestStatus, RequestType
+from ..choices import (
+    PACKAGE_REQUEST_TYPES,
+    REQUEST_DUE_DAYS,
+    Deadline,
+    RequestLanguage,
+    RequestStatus,
+    RequestType,
+)
 from ..models import (
     BY_URGENCY,
     DataSubjectRequest,
     DataSubjectRequestEvent,
 )
+from .outcome import erasure_lines, outcome_lines
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -43,8 +55,17 @@ class RequestEventInline(admin.TabularInline):
     model = DataSubjectRequestEvent
     extra = 0
     can_delete = False
-    fields = ("at", "kind", "from_status", "to_status", "actor_label", "reason", "detail")
+    fields = ("at", "kind", "from_status", "to_status", "actor_label", "reason", "detail_display")
     readonly_fields = fields
+
+    @admin.display(description=_("detail"))
+    def detail_display(self, obj):
+        """The step's counts and dates as ``name: value`` (they are ids, counts and names, never values)."""
+        detail = obj.detail or {}
+        return (
+            "; ".join(f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for name, v in detail.items())
+            or "—"
+        )
 
     def get_fields(self, request, obj=None):
         # A step's reason is the DPO's free text: the DPO's to read.
@@ -58,18 +79,78 @@ class RequestEventInline(admin.TabularInline):
 
 
 class RequestAddForm(forms.ModelForm):
+    """Filing a request: the person by their key or an identifier the controller holds (offered as the DPO
+    types, within the controller chosen), or, for someone no system has registered, a new subject."""
+
+    person = forms.CharField(
+        label=_("Person"),
+        max_length=200,
+        help_text=_(
+            "Their pseudonymous key, or an identifier the controller holds (e-mail, customer number, ...): "
+            "type two characters to pick from the controller's people."
+        ),
+        widget=forms.TextInput(attrs={"list": "person-choices", "autocomplete": "off", "class": "vTextField"}),
+    )
+    new_person = forms.BooleanField(
+        label=_("Not registered yet"),
+        required=False,
+        help_text=_("No system has registered this person: the register creates them with this identifier."),
+    )
+    identifier_name = forms.SlugField(
+        label=_("Identifier's name"),
+        required=False,
+        initial="email",
+        max_length=50,
+        help_text=_("For a new person: what the identifier is (email, customer_number, ...)."),
+    )
+
     class Meta:
         model = DataSubjectRequest
-        fields = ("controller", "subject", "type", "received_on", "source", "note")
+        fields = ("controller", "type", "language", "received_on", "source", "note")
+
+    class Media:
+        js = ("ropa/person-choices.js",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].widget.attrs["data-people-url"] = reverse("admin:subjects_datasubjectrequest_people")
 
     def clean(self):
         data = super().clean()
-        subject, controller = data.get("subject"), data.get("controller")
-        if subject and controller and subject.controller_id != controller.pk:
-            self.add_error("subject", _("The subject belongs to another controller."))
+        controller, person = data.get("controller"), (data.get("person") or "").strip()
         received = data.get("received_on")
         if received and received > timezone.localdate():
             self.add_error("received_on", _("A request cannot be received in the future."))
+        if not controller or not person:
+            return data
+        found = selectors.subject_matches(controller, person)
+        if data.get("new_person"):
+            if found:
+                self.add_error(
+                    "new_person",
+                    _("%(controller)s already knows this person (key %(key)s): untick “Not registered yet”.")
+                    % {"controller": controller, "key": found[0].key},
+                )
+            elif not data.get("identifier_name"):
+                self.add_error("identifier_name", _("Name the identifier, for example email."))
+            data["subject"] = None
+        elif not found:
+            self.add_error(
+                "person",
+                _(
+                    "No one at %(controller)s has this key or identifier. Check it, or tick “Not registered "
+                    "yet” to file the request for someone no system has registered."
+                )
+                % {"controller": controller},
+            )
+        elif len(found) > 1:
+            self.add_error(
+                "person",
+                _("%(n)s people at %(controller)s have this identifier: give the key of the one meant.")
+                % {"n": len(found), "controller": controller},
+            )
+        else:
+            data["subject"] = found[0]
         return data
 
 
@@ -87,30 +168,61 @@ class ExtendForm(RequiredReasonForm):
     )
 
 
-class CompleteForm(ReasonForm):
+class CompleteForm(forms.Form):
+    """Completing a request: only what its type needs (rectified field names, the records to restrict,
+    the erasure's confirmation), and a reason for going ahead when the identity is not verified."""
+
+    reason = forms.CharField(label=_("Note on the outcome"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     fields_rectified = forms.CharField(
         label=_("Fields rectified"),
-        required=False,
-        help_text=_("Rectification: the names of the fields changed, comma-separated (names only, no values)."),
+        help_text=_("The names of the fields changed in the source systems, comma-separated (names only, no values)."),
     )
-    records = forms.CharField(
+    records = forms.TypedMultipleChoiceField(
         label=_("Records to restrict"),
         required=False,
-        help_text=_("Restriction: record ids, comma-separated; blank for every record of the subject."),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every record of the person."),
     )
+    identity_override = forms.CharField(
+        label=_("Go ahead without verified identity"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "The requester's identity is not verified. Say why the request may be completed anyway "
+            "(kept in the request's events); otherwise verify the identity first."
+        ),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that the erasure cannot be undone"),
+        help_text=_("Erased records are gone from the register; the source systems are told to erase theirs."),
+    )
+
+    def __init__(self, *args, request_obj: DataSubjectRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        keep = {"reason"}
+        if request_obj.type == RequestType.RECTIFICATION:
+            keep.add("fields_rectified")
+        if request_obj.type == RequestType.RESTRICTION:
+            keep.add("records")
+            self.fields["records"].choices = selectors.restrictable_record_choices(request_obj.subject)
+        if request_obj.type == RequestType.ERASURE:
+            keep.add("confirm")
+        if rules.identity_problem(
+            type=request_obj.type,
+            identity_verified_at=request_obj.identity_verified_at,
+            identity_overridden_at=request_obj.identity_overridden_at,
+        ):
+            keep.add("identity_override")
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
 
     def clean_fields_rectified(self):
         raw = self.cleaned_data["fields_rectified"]
         return [name.strip() for name in raw.split(",") if name.strip()] or None
 
     def clean_records(self):
-        raw = self.cleaned_data["records"].strip()
-        if not raw:
-            return None
-        try:
-            return [int(part) for part in raw.split(",") if part.strip()]
-        except ValueError:
-            raise ValidationError(_("Give record ids separated by commas.")) from None
+        return self.cleaned_data["records"] or None
 
 
 @admin.register(DataSubjectRequest)
@@ -124,7 +236,6 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     list_filter = (DeadlineFilter, ("controller", RelatedInScopeListFilter), "type", "status")
     search_fields = ("=id", "=subject__key")
     list_select_related = ("controller", "subject")
-    raw_id_fields = ("subject",)
     inlines = [RequestEventInline]
     date_hierarchy = "received_on"
 
@@ -153,16 +264,37 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             kwargs["form"] = RequestAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def get_changeform_initial_data(self, request):
+        # The requester is answered in the language the DPO files in, unless the DPO picks another.
+        initial = super().get_changeform_initial_data(request)
+        language = (translation.get_language() or "en")[:2]
+        initial.setdefault("language", language if language in RequestLanguage.values else RequestLanguage.EN)
+        initial.setdefault("received_on", timezone.localdate())
+        return initial
+
     # The DPO's free text about a request may name the person: the DPO's to read (auditors see the rest).
     DPO_TEXTS = ("extension_reason", "note", "rejection_reason")
 
+    ADD_FIELDS = (
+        "controller",
+        "person",
+        "new_person",
+        "identifier_name",
+        "type",
+        "language",
+        "received_on",
+        "source",
+        "note",
+    )
+
     def get_fields(self, request, obj=None):
         if obj is None:
-            return RequestAddForm.Meta.fields
+            return self.ADD_FIELDS
         fields = (
             "controller",
             "subject",
             "type",
+            "language",
             "status",
             "received_on",
             "due_on",
@@ -171,11 +303,11 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             "paused_on",
             "paused_days",
             "identity_verified_at",
+            "identity_overridden_at",
             "source",
             "note",
             "completed_at",
             "rejection_reason",
-            "outcome",
         )
         return fields if may_see_personal_data(request.user) else tuple(f for f in fields if f not in self.DPO_TEXTS)
 
@@ -186,16 +318,28 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data
-        saved = services.dsr_receive(
-            controller=data["controller"],
-            subject=data["subject"],
-            type=data["type"],
-            received_on=data["received_on"],
-            source=data.get("source", ""),
-            note=data.get("note", ""),
-            actor=request.user,
-        )
+        with transaction.atomic():
+            subject = data.get("subject") or subject_register(
+                controller=data["controller"], identifiers={data["identifier_name"]: data["person"].strip()}
+            )
+            saved = services.dsr_receive(
+                controller=data["controller"],
+                subject=subject,
+                type=data["type"],
+                received_on=data["received_on"],
+                source=data.get("source", ""),
+                note=data.get("note", ""),
+                language=data.get("language") or RequestLanguage.EN,
+                actor=request.user,
+            )
         obj.pk = saved.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A filed request's next steps are the buttons on its page: go there, not back to the list.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, _("The request is filed: its steps are the buttons above."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:subjects_datasubjectrequest_change", args=[obj.pk]))
 
     def save_related(self, request, form, formsets, change):
         pass  # events are written by the services only
@@ -211,9 +355,59 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             extra["days_left"] = left = obj.days_left()
             extra["overdue_days"] = -left if left is not None and left < 0 else 0
             extra["due_soon_days"] = REQUEST_DUE_DAYS
+            extra["request_notices"] = self.notices(obj)
+            extra["outcome_lines"] = outcome_lines(obj.type, obj.outcome)
             # Every field of a filed request is read-only (its steps are the buttons above): nothing to save.
             extra.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    @staticmethod
+    def notices(obj) -> list[str]:
+        """What the DPO should know before acting: an earlier erasure of the same person, an identity
+        still to verify before the request may be completed."""
+        notices = []
+        if obj.type == RequestType.ERASURE:
+            for earlier in selectors.earlier_erasures(obj)[:3]:
+                outcome = earlier.outcome or {}
+                notices.append(
+                    _(
+                        "This person's data was already erased by request #%(id)s on %(day)s: "
+                        "%(erased)s record(s) erased, %(kept)s kept."
+                    )
+                    % {
+                        "id": earlier.pk,
+                        "day": short_day(earlier.completed_at),
+                        "erased": len(outcome.get("erased", [])),
+                        "kept": len(outcome.get("kept", [])),
+                    }
+                )
+        if obj.is_open and rules.identity_problem(
+            type=obj.type,
+            identity_verified_at=obj.identity_verified_at,
+            identity_overridden_at=obj.identity_overridden_at,
+        ):
+            notices.append(_("Verify the requester's identity before completing this request."))
+        return notices
+
+    def people_view(self, request):
+        """The people of one controller matching what the DPO types (key prefix or identifier), as JSON
+        for the filing form's choices; identifiers only for whom may see them."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        controllers = Controller.objects.all()
+        scope = scope_q(request.user, "pk")
+        if scope is not None:
+            controllers = controllers.filter(scope)
+        controller = controllers.filter(pk=request.GET.get("controller") or 0).first()
+        if controller is None:
+            return JsonResponse({"results": []})
+        with_identifiers = may_see_personal_data(request.user)
+        found = selectors.subject_candidates(controller, request.GET.get("q", ""))
+        results = [
+            {"value": subject.key, "label": selectors.subject_label(subject, with_identifiers=with_identifiers)}
+            for subject in found
+        ]
+        return JsonResponse({"results": results})
 
     # --- actions -----------------------------------------------------------------------------------
 
@@ -251,6 +445,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("people/", wrap(self.people_view), name="subjects_datasubjectrequest_people"),
             path("<int:pk>/package/", wrap(self.package_view), name="subjects_datasubjectrequest_package"),
             path("<int:pk>/do/<slug:action>/", wrap(self.action_view), name="subjects_datasubjectrequest_action"),
             *super().get_urls(),
@@ -270,8 +465,12 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         ):
             self.message_user(request, _("This request has no package to download."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:subjects_datasubjectrequest_change", args=[obj.pk]))
-        content = selectors.subject_package_zip(obj.subject)
-        services.dsr_package_downloaded(request=obj, actor=request.user)
+        try:
+            services.dsr_package_downloaded(request=obj, actor=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:subjects_datasubjectrequest_change", args=[obj.pk]))
+        content = selectors.subject_package_zip(obj.subject, language=obj.language)
         response = HttpResponse(content, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{selectors.package_filename(obj)}"'
         return response
@@ -282,7 +481,11 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         title, form_class = self.ACTIONS[action]
         back = reverse("admin:subjects_datasubjectrequest_change", args=[obj.pk])
-        form = form_class(request.POST or None)
+        form = (
+            form_class(request.POST or None, request_obj=obj)
+            if form_class is CompleteForm
+            else form_class(request.POST or None)
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -303,8 +506,20 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             "original": obj,
             "back": back,
             "today": dt.date.today(),
+            "notices": self.notices(obj),
+            "preview": self.erasure_preview(obj) if action == "complete" else None,
         }
         return TemplateResponse(request, "admin/subjects/datasubjectrequest/action.html", context)
+
+    @staticmethod
+    def erasure_preview(obj) -> list[str] | None:
+        """What completing an erasure request would erase and keep, and why, as sentences."""
+        if obj.type != RequestType.ERASURE or not obj.is_open:
+            return None
+        preview = subject_records_erase_preview(subject=obj.subject)
+        return erasure_lines(
+            erased=preview["erased"], kept=preview["kept"], identifiers=preview["identifiers"], done=False
+        )
 
     @staticmethod
     def run_action(action, obj, data, actor):
@@ -322,6 +537,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
                 reason=reason,
                 fields=data.get("fields_rectified"),
                 records=data.get("records"),
+                identity_override=data.get("identity_override", ""),
             )
         elif action == "reject":
             services.dsr_reject(request=obj, reason=reason, actor=actor)

@@ -12,7 +12,7 @@ from rest_framework.fields import SkipField
 from processing.api.selectors import moment
 from ropa.api.roles import reads_dpo_texts
 from ropa.api.validators import DateField, PayloadField, StrictCharField
-from subjects.choices import RecordStatus, RequestEventKind, RequestStatus, RequestType
+from subjects.choices import RecordStatus, RequestEventKind, RequestLanguage, RequestStatus, RequestType
 from subjects.models import ConsentRecord, DataSubjectRequest, DataSubjectRequestEvent, PersonalDataRecord
 
 MAX_BATCH = 1000
@@ -412,6 +412,7 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
             "controller",
             "subject",
             "type",
+            "language",
             "status",
             "received_on",
             "due_on",
@@ -421,6 +422,7 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
             "paused_on",
             "paused_days",
             "identity_verified_at",
+            "identity_overridden_at",
             "source",
             "note",
             "completed_at",
@@ -449,8 +451,26 @@ class DataSubjectRequestCreateSerializer(serializers.Serializer):
     controller = serializers.SlugField(
         max_length=64, required=False, help_text=_("Controller key (DPO tokens; a system token's own otherwise).")
     )
-    subject = StrictCharField(max_length=64, help_text=_("Key of the data subject (it must exist)."))
+    subject = StrictCharField(
+        max_length=64,
+        required=False,
+        help_text=_(
+            "Key of the data subject. Unknown keys are refused unless ``identifiers`` are given: the person "
+            "is then registered with this key."
+        ),
+    )
+    identifiers = serializers.DictField(
+        child=StrictCharField(max_length=200),
+        required=False,
+        help_text=_(
+            "Without ``subject``: the person whose identifier is one of these values (e-mail, customer "
+            "number, ...), or, when no one has them, a person no system has registered yet, registered now."
+        ),
+    )
     type = serializers.ChoiceField(choices=RequestType.choices, help_text=_model_help(DataSubjectRequest, "type"))
+    language = serializers.ChoiceField(
+        choices=RequestLanguage.choices, required=False, help_text=_model_help(DataSubjectRequest, "language")
+    )
     received_on = DateField(required=False, help_text=_("The day it was received; today when omitted."))
     source = StrictCharField(
         max_length=100, required=False, allow_blank=True, help_text=_model_help(DataSubjectRequest, "source")
@@ -458,6 +478,15 @@ class DataSubjectRequestCreateSerializer(serializers.Serializer):
     note = StrictCharField(
         max_length=5000, required=False, allow_blank=True, help_text=_model_help(DataSubjectRequest, "note")
     )
+
+
+    def validate_identifiers(self, value):
+        if len(value) > 20:
+            raise serializers.ValidationError(_("At most 20 identifiers."))
+        bad = [name for name in value if not name or len(name) > 50 or not name.replace("_", "").isalnum()]
+        if bad:
+            raise serializers.ValidationError(_("Name identifiers with letters, digits and underscores."))
+        return {name: text.strip() for name, text in value.items() if text.strip()}
 
 
 class RequestReasonSerializer(serializers.Serializer):
@@ -475,6 +504,15 @@ class RequestExtendSerializer(serializers.Serializer):
 
 class RequestCompleteSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=5000, required=False, allow_blank=True, help_text=_("Note on the outcome."))
+    identity_override = StrictCharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "Erasure, access, portability: why the request is completed although the requester's identity "
+            "is not verified (kept as an event). Refused when the identity is verified."
+        ),
+    )
     fields = serializers.ListField(
         child=StrictCharField(max_length=100),
         required=False,

@@ -4,6 +4,7 @@ request and the package download. Writes go through ``subjects.services``."""
 
 import json
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -16,12 +17,13 @@ from rest_framework.response import Response
 
 from processing.models import Controller, Purpose
 from retention import requests as request_execution
+from retention.services import subject_register
 from ropa.api.mixins import ApiViewMixin
 from ropa.api.pagination import RegisterPagination
 from ropa.api.roles import DPO_ONLY, Role
 from ropa.api.schema import ATTACHMENT
 from subjects import selectors, services
-from subjects.choices import PACKAGE_REQUEST_TYPES, RequestStatus
+from subjects.choices import PACKAGE_REQUEST_TYPES, RequestLanguage, RequestStatus
 from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest
 
 from . import serializers
@@ -50,7 +52,9 @@ class ZipRenderer(BaseRenderer):
 class _ControllerFromToken:
     """A system token speaks for its one controller; a DPO token names the controller (``controller``)."""
 
-    def resolve_subject(self, data: dict) -> tuple[Controller, DataSubject]:
+    def resolve_subject(self, data: dict, *, may_register: bool = False) -> tuple[Controller, DataSubject]:
+        """The controller and the subject ``data`` names. ``may_register`` (filing a request): a person
+        no system has registered is found by, or registered with, the ``identifiers`` given."""
         token = self.token
         if token.is_system:
             (controller_id,) = token.controller_ids
@@ -63,9 +67,26 @@ class _ControllerFromToken:
             controller = Controller.objects.filter(key=data["controller"]).first()
             if controller is None or not token.allows_controller(controller.pk):
                 raise ApiValidationError({"controller": ["No controller “{}”.".format(data["controller"])]})
+        identifiers = data.get("identifiers") if may_register else None
+        if not data.get("subject"):
+            if not identifiers:
+                raise ApiValidationError({"subject": ["Give the subject's key, or its identifiers."]})
+            found = {s.pk: s for value in identifiers.values() for s in selectors.subject_matches(controller, value)}
+            if len(found) > 1:
+                raise ApiValidationError(
+                    {"identifiers": [f"{len(found)} subjects have these identifiers: give the key of the one meant."]}
+                )
+            if found:
+                return controller, next(iter(found.values()))
+            return controller, subject_register(controller=controller, identifiers=identifiers)
         subject = DataSubject.objects.filter(controller=controller, key=data["subject"]).first()
         if subject is None:
-            raise ApiValidationError({"subject": ["No subject “{}” under this controller.".format(data["subject"])]})
+            if identifiers:
+                return controller, subject_register(controller=controller, key=data["subject"], identifiers=identifiers)
+            hint = "; give its identifiers too to file for a person no system has registered" if may_register else ""
+            raise ApiValidationError(
+                {"subject": ["No subject “{}” under this controller{}.".format(data["subject"], hint)]}
+            )
         return controller, subject
 
 
@@ -171,17 +192,19 @@ class DataSubjectRequestViewSet(
         body = serializers.DataSubjectRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        controller, subject = self.resolve_subject(data)
-        source = data.get("source") or (self.token.source_system if self.token.is_system else "api")
-        filed = services.dsr_receive(
-            controller=controller,
-            subject=subject,
-            type=data["type"],
-            received_on=data.get("received_on"),
-            source=source,
-            note=data.get("note", ""),
-            actor=request.user,
-        )
+        with transaction.atomic():
+            controller, subject = self.resolve_subject(data, may_register=True)
+            source = data.get("source") or (self.token.source_system if self.token.is_system else "api")
+            filed = services.dsr_receive(
+                controller=controller,
+                subject=subject,
+                type=data["type"],
+                received_on=data.get("received_on"),
+                source=source,
+                note=data.get("note", ""),
+                language=data.get("language", RequestLanguage.EN),
+                actor=request.user,
+            )
         return Response(self._shown(filed), status=status.HTTP_201_CREATED)
 
     def _shown(self, obj):
@@ -228,6 +251,7 @@ class DataSubjectRequestViewSet(
             reason=data.get("reason", ""),
             fields=data.get("fields"),
             records=data.get("records"),
+            identity_override=data.get("identity_override", ""),
         )
         return Response(self._shown(done))
 
@@ -262,8 +286,8 @@ class DataSubjectRequestViewSet(
             raise ApiValidationError({"type": ["Only an access or portability request has a package."]})
         if obj.status in (RequestStatus.REJECTED, RequestStatus.AWAITING_IDENTITY):
             raise ApiValidationError({"status": [f"No package while the request is {obj.get_status_display()}."]})
-        content = selectors.subject_package_zip(obj.subject)
         services.dsr_package_downloaded(request=obj, actor=request.user)
+        content = selectors.subject_package_zip(obj.subject, language=obj.language)
         response = HttpResponse(content, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{selectors.package_filename(obj)}"'
         return response

@@ -15,6 +15,7 @@ from ..choices import (
     REQUEST_DUE_DAYS,
     Deadline,
     RequestEventKind,
+    RequestLanguage,
     RequestStatus,
     RequestType,
     ReviewDecisionKind,
@@ -127,6 +128,20 @@ class DataSubjectRequest(models.Model):
     )
     identity_verified_at = models.DateTimeField(
         _("identity verified at"), null=True, blank=True, editable=False, help_text=_("When identity was verified.")
+    )
+    identity_overridden_at = models.DateTimeField(
+        _("identity check overridden at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the DPO completed the request without verified identity (the reason is in its events)."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=2,
+        choices=RequestLanguage.choices,
+        default=RequestLanguage.EN,
+        help_text=_("The language the requester is answered in: the access package is written in it."),
     )
     source = models.CharField(
         _("source"),

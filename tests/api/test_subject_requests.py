@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from processing.choices import LegalBasis
 from retention.models import ErasureNotice
-from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
+from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest, PersonalDataRecord
 from tests.factories import PurposeFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,8 +104,54 @@ def test_dpo_steps_identity_extend_and_reject_with_clear_errors(filed):
     assert kinds == ["received", "identity_requested", "identity_verified", "extended", "rejected"]
 
 
+def test_a_request_names_its_person_by_key_or_identifiers_and_files_for_an_unregistered_one(filed):
+    system = filed.api("system_a")
+    subject = DataSubject.objects.get(key="s-1")
+    subject.identifiers = {"email": "jan@example.be"}
+    subject.save()
+    body = system.post("requests/", {"identifiers": {"mail": " JAN@example.be"}, "type": "access"}).json()
+    assert body["subject"] == "s-1" and body["language"] == "en"
+    # Nobody has these identifiers: a person no system has registered, registered now (with a new key).
+    body = system.post("requests/", {"identifiers": {"email": "new@example.be"}, "type": "erasure", "language": "fr"})
+    assert body.status_code == 201, body.json()
+    new = DataSubject.objects.get(key=body.json()["subject"])
+    assert new.identifiers == {"email": "new@example.be"} and body.json()["language"] == "fr"
+    # An unknown key is refused, unless identifiers come with it.
+    refused = system.post("requests/", {"subject": "s-404", "type": "access"})
+    assert refused.status_code == 400 and "give its identifiers too" in refused.json()["subject"][0]
+    body = system.post("requests/", {"subject": "s-405", "identifiers": {"email": "x@example.be"}, "type": "access"})
+    assert body.status_code == 201 and DataSubject.objects.get(key="s-405").identifiers == {"email": "x@example.be"}
+    for bad, field in (
+        ({"type": "access"}, "subject"),
+        ({"identifiers": {"e mail!": "x"}, "type": "access"}, "identifiers"),
+        ({"subject": "s-1", "type": "access", "language": "de"}, "language"),
+    ):
+        response = system.post("requests/", bad)
+        assert response.status_code == 400 and field in response.json(), (bad, response.json())
+    assert DataSubject.objects.filter(key__in=["s-404"]).count() == 0
+
+
+def test_completing_without_verified_identity_needs_the_dpos_reason_and_is_an_event(filed):
+    dpo = filed.api("dpo")
+    pk = file_request(filed, type="erasure").json()["id"]
+    body = dpo.post(f"requests/{pk}/complete/", {"identity_override": "Known number, called back"}).json()
+    assert body["status"] == "completed" and body["identity_overridden_at"]
+    assert [e["kind"] for e in body["events"]] == ["received", "identity_overridden", "completed"]
+    verified = file_request(filed, type="access").json()["id"]
+    assert dpo.post(f"requests/{verified}/identity-verify/", {}).status_code == 200
+    response = dpo.post(f"requests/{verified}/complete/", {"identity_override": "why not"})
+    assert response.status_code == 400 and "no check to override" in response.json()["identity_override"][0]
+    # A rectification destroys and discloses nothing: no identity gate.
+    other = file_request(filed, type="rectification").json()["id"]
+    assert dpo.post(f"requests/{other}/complete/", {"fields": ["email"]}).status_code == 200
+
+
 def test_erasure_over_the_api_feeds_the_source_system(filed):
     pk = file_request(filed, type="erasure").json()["id"]
+    refused = filed.api("dpo").post(f"requests/{pk}/complete/", {})
+    assert refused.status_code == 400 and "identity_override" in refused.json()  # identity not verified
+    assert PersonalDataRecord.objects.exists()
+    assert filed.api("dpo").post(f"requests/{pk}/identity-verify/", {}).status_code == 200
     body = filed.api("dpo").post(f"requests/{pk}/complete/", {}).json()
     assert body["status"] == "completed"
     assert [line["source_system"] for line in body["outcome"]["erased"]] == ["crm"]
@@ -116,6 +162,9 @@ def test_erasure_over_the_api_feeds_the_source_system(filed):
 
 def test_package_download_is_a_zip_for_dpo_tokens(filed):
     pk = file_request(filed).json()["id"]
+    response = filed.api("dpo").get(f"requests/{pk}/package/")
+    assert response.status_code == 400 and "identity" in response.json()  # not to whoever asks
+    assert filed.api("dpo").post(f"requests/{pk}/identity-verify/", {}).status_code == 200
     response = filed.api("dpo").get(f"requests/{pk}/package/")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))

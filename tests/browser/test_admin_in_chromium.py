@@ -185,7 +185,7 @@ def test_dpo_reviews_the_dashboard_holds_a_record_and_switches_to_dutch(
     assert hold.placed_by == dpo and hold.reason.startswith("Dispute")
 
     # Switch to Dutch in the header: the interface and the dates follow, and the choice is remembered.
-    Select(browser.find_element(By.ID, "id_language")).select_by_value("nl")
+    Select(browser.find_element(By.ID, "id_site_language")).select_by_value("nl")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
     assert "Gemarkeerde records nakijken" in browser.find_element(By.TAG_NAME, "h1").text
     browser.get(f"{live_server.url}/admin/")
@@ -280,7 +280,7 @@ def _switch_language(browser, language):
 
     if browser.find_element("tag name", "html").get_attribute("lang") == language:
         return
-    Select(browser.find_element("id", "id_language")).select_by_value(language)
+    Select(browser.find_element("id", "id_site_language")).select_by_value(language)
     WebDriverWait(browser, 15).until(
         lambda driver: driver.find_element("tag name", "html").get_attribute("lang") == language
     )
@@ -412,3 +412,105 @@ def test_a_request_due_today_says_so_as_a_warning_and_its_buttons_leave_the_titl
             browser.save_screenshot(str(artefacts_dir / f"request-due-today-{language}-{width}.png"))
             assert not overlap, f"the request's buttons cover its title at {width} px in {language}"
     browser.set_window_size(1400, 1000)
+
+
+REQUEST_FLOW = {
+    "en": ("Identity verified", "Complete (execute)", "records will be erased.", "records erased."),
+    "nl": ("Identiteit geverifieerd", "Afhandelen (uitvoeren)", "records worden gewist.", "records gewist."),
+    "fr": ("Identité vérifiée", "Terminer (exécuter)", "enregistrements seront effacés.", "enregistrements effacés."),
+}
+
+
+def test_an_erasure_request_flows_from_filing_by_identifier_to_a_read_only_outcome(
+    browser, live_server, django_user_model, artefacts_dir
+):
+    """File by typing the person's e-mail (the controller's people offered), verify, read the preview of
+    what is erased and kept and why, confirm, read the outcome as sentences on a page with no save button:
+    in each language, at 1400 px (the preview also at 1920)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from subjects.models import DataSubjectRequest, PersonalDataRecord
+
+    activity = ProcessingActivityFactory(
+        reference="VK-91", name="Klantendienst", name_en="Customer service", name_fr="Service clientèle"
+    )
+    invoices = DataCategoryFactory(code="browser-invoices", name="Facturen", name_en="Invoices", name_fr="Factures")
+    contact = DataCategoryFactory(code="browser-contact", name="Contact", name_en="Contact", name_fr="Contact")
+    RetentionRuleFactory(
+        activity=activity,
+        data_category=invoices,
+        trigger="collection",
+        duration_value=7,
+        duration_unit="years",
+        statutory=True,
+        legal_reference="Art. 60 WBTW",
+    )
+    RetentionRuleFactory(activity=activity, trigger="collection", duration_value=2, duration_unit="years")
+    people = {}
+    for language in REQUEST_FLOW:
+        person = DataSubjectFactory(controller=activity.controller, identifiers={"email": f"{language}@example.be"})
+        for category, external_id in ((invoices, "INV"), (contact, "C1"), (contact, "C2")):
+            record_register(
+                subject=person,
+                activity=activity,
+                data_category=category,
+                source_system="billing",
+                external_id=f"{language}-{external_id}",
+                payload={"name": f"Person {language}"},
+                dates={"collected_on": timezone.localdate() - dt.timedelta(days=30)},
+            )
+        people[language] = person
+    _log_in_dpo(browser, live_server, django_user_model, "dpo-request-flow")
+    browser.set_window_size(1400, 900)
+    try:
+        for language, (verify, complete, will, done) in REQUEST_FLOW.items():
+            browser.get(f"{live_server.url}/admin/subjects/datasubjectrequest/add/")
+            _switch_language(browser, language)
+            Select(browser.find_element(By.ID, "id_controller")).select_by_value(str(activity.controller.pk))
+            browser.find_element(By.ID, "id_person").send_keys(f"{language}@exam")
+            WebDriverWait(browser, 10).until(
+                lambda driver: driver.execute_script(
+                    "return document.querySelectorAll('#person-choices option').length"
+                )
+            )
+            offered = browser.execute_script(
+                "return [...document.querySelectorAll('#person-choices option')].map(o => o.value)"
+            )
+            assert offered == [people[language].key]
+            browser.find_element(By.ID, "id_person").send_keys("ple.be")
+            Select(browser.find_element(By.ID, "id_type")).select_by_value("erasure")
+            browser.save_screenshot(str(artefacts_dir / f"request-file-{language}.png"))
+            browser.find_element(By.NAME, "_save").click()
+            _wait_for_url(browser, "/change/")
+            request = DataSubjectRequest.objects.get(subject=people[language])
+            assert request.language == language  # the DPO's language by default
+            assert browser.find_elements(By.CSS_SELECTOR, ".request-notices li.warning")  # verify first
+
+            button = browser.find_element(By.CSS_SELECTOR, "a.request-identity-verify")
+            assert button.get_attribute("textContent").strip() == verify
+            button.click()
+            browser.find_element(By.CSS_SELECTOR, "#request-action-form input[type=submit]").click()
+            _wait_for_url(browser, "/change/")
+            button = browser.find_element(By.CSS_SELECTOR, "a.request-complete")
+            assert button.get_attribute("textContent").strip() == complete
+            button.click()
+            preview = browser.find_element(By.CSS_SELECTOR, ".request-preview")
+            assert will in preview.text and "WBTW" in preview.text
+            assert browser.find_element(By.CSS_SELECTOR, ".request-preview .errornote").is_displayed()
+            assert not _none_of(browser, By.ID, "id_confirm") and _none_of(browser, By.ID, "id_fields_rectified")
+            browser.save_screenshot(str(artefacts_dir / f"request-erasure-preview-{language}-1400.png"))
+            browser.set_window_size(1920, 1080)
+            browser.save_screenshot(str(artefacts_dir / f"request-erasure-preview-{language}-1920.png"))
+            browser.set_window_size(1400, 900)
+            browser.find_element(By.ID, "id_confirm").click()
+            browser.find_element(By.CSS_SELECTOR, "#request-action-form input[type=submit]").click()
+            _wait_for_url(browser, "/change/")
+            outcome = browser.find_element(By.CSS_SELECTOR, "ul.request-outcome")
+            assert outcome.text.splitlines()[0] == f"2 {done}"
+            assert "{" not in outcome.text and _none_of(browser, By.NAME, "_save")
+            browser.save_screenshot(str(artefacts_dir / f"request-erased-{language}.png"))
+            kept = PersonalDataRecord.objects.filter(subject=people[language])
+            assert [r.external_id for r in kept] == [f"{language}-INV"]  # the statutory minimum
+    finally:
+        browser.set_window_size(1400, 1000)

@@ -42,6 +42,7 @@ def with_history(world, subject):
         controller=world.controller, subject=subject, type="access", source="letter of Jan", note="Jan asks all"
     )
     services.dsr_extend(request=request, months=1, reason="Jan sent three letters", actor=None)
+    services.dsr_identity_verify(request=request, actor=None, reason="Jan's identity card seen")
     request_execution.dsr_complete(request=request, actor=None, reason="Sent to Jan")
     return consent, request
 
@@ -70,6 +71,7 @@ def test_the_sweep_forgets_a_person_in_the_batch_that_erases_their_last_record(w
     assert list(DataSubjectRequestEvent.objects.filter(request=request).values_list("kind", flat=True)) == [
         "received",
         "extended",
+        "identity_verified",
         "completed",
     ]
     event = AuditEvent.objects.get(object_type="subjects.datasubject", action="erasure")

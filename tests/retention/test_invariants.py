@@ -1080,6 +1080,9 @@ class RegisterMachine(RuleBasedStateMachine):
         hold covers or a statutory minimum still keeps (judged at the server's now)."""
         record = self.records[data.draw(st.sampled_from(sorted(self.records)), label="record")]
         request = self.file_request(record, "erasure")
+        verified = self.world.dpo.call("post", f"requests/{request}/identity-verify/", {})
+        if verified.status_code != 200:
+            raise Violation(f"refusal: verifying erasure request {request}: {verified.status_code} {verified.json()}")
         at = server_now()
         response = self.world.dpo.call("post", f"requests/{request}/complete/", {})
         if response.status_code != 200:

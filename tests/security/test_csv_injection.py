@@ -115,6 +115,7 @@ def test_the_data_subject_package_csvs_defuse_every_cell(world):
         stored += [response.json()["source"], response.json()["evidence"]]
     assert system.post("records/", world.record(external_id=HOSTILE[2])).status_code == 201
     pk = system.post("requests/", {"subject": "s-1", "type": "access"}).json()["id"]
+    assert dpo.post(f"requests/{pk}/identity-verify/", {}).status_code == 200
     response = dpo.get(f"requests/{pk}/package/")
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.content))

@@ -63,23 +63,71 @@ def test_changelist_is_sorted_by_urgency_and_filters_by_deadline_and_controller(
     assert ids(dpo_client.get(url + f"?deadline=overdue&controller__id__exact={other.pk}")) == [foreign.pk]
 
 
-def test_add_request_in_the_admin_goes_through_the_service(dpo_client, people, dpo):
-    received = timezone.localdate() - dt.timedelta(days=1)
-    response = dpo_client.post(
-        reverse("admin:subjects_datasubjectrequest_add"),
-        {
-            "controller": people.controller.pk,
-            "subject": people.person.pk,
-            "type": "erasure",
-            "received_on": received.isoformat(),
-            "source": "letter",
-            "note": "",
-        },
-    )
+def _add(dpo_client, people, **fields):
+    data = {
+        "controller": people.controller.pk,
+        "person": "",
+        "identifier_name": "email",
+        "type": "erasure",
+        "language": "nl",
+        "received_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
+        "source": "letter",
+        "note": "",
+        **fields,
+    }
+    return dpo_client.post(reverse("admin:subjects_datasubjectrequest_add"), data)
+
+
+def test_add_request_in_the_admin_by_key_or_identifier_goes_through_the_service(dpo_client, people, dpo):
+    for person in ("p-1", "  AN@example.BE "):  # the key, or an identifier, case and spaces aside
+        response = _add(dpo_client, people, person=person)
+        assert response.status_code == 302, response.context["adminform"].form.errors
+    first, second = DataSubjectRequest.objects.order_by("pk")
+    assert first.subject == second.subject == people.person
+    assert first.language == "nl"
+    assert first.due_on == services.rules.request_due_on(received_on=timezone.localdate() - dt.timedelta(days=1))
+    assert first.events.get().actor == dpo
+
+
+def test_a_request_names_an_unknown_or_ambiguous_person_as_an_error_and_files_for_a_new_one(dpo_client, people):
+    DataSubjectFactory(controller=people.controller, key="p-2", identifiers={"email": "twin@example.be"})
+    DataSubjectFactory(controller=people.controller, key="p-3", identifiers={"billing": "twin@example.be"})
+    foreign = DataSubjectFactory(key="p-9", identifiers={"email": "far@example.be"})  # another controller's
+    for person, message in (
+        ("nobody@example.be", "No one at"),
+        ("far@example.be", "No one at"),
+        (foreign.key, "No one at"),
+        ("twin@example.be", "2 people at"),
+    ):
+        response = _add(dpo_client, people, person=person)
+        assert response.status_code == 200
+        assert message in response.context["adminform"].form.errors["person"][0], person
+    response = _add(dpo_client, people, person="an@example.be", new_person="on")
+    assert "already knows this person" in response.context["adminform"].form.errors["new_person"][0]
+    assert not DataSubjectRequest.objects.exists()
+
+    response = _add(dpo_client, people, person="new@example.be", new_person="on", type="access")
     assert response.status_code == 302, response.context["adminform"].form.errors
     request = DataSubjectRequest.objects.get()
-    assert request.due_on == services.rules.request_due_on(received_on=received)
-    assert request.events.get().actor == dpo
+    assert (
+        request.subject.identifiers == {"email": "new@example.be"} and request.subject.controller == people.controller
+    )
+    # The requester's identity is verified, then the access request says nothing is held.
+    services.dsr_identity_verify(request=request, actor=None)
+    action = reverse("admin:subjects_datasubjectrequest_action", args=[request.pk, "complete"])
+    assert dpo_client.post(action, {"reason": ""}).status_code == 302
+    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
+    assert "Nothing held" in page
+
+
+def test_the_people_choices_are_the_controllers_own_and_show_identifiers_to_the_dpo(dpo_client, people):
+    DataSubjectFactory(key="p-10", identifiers={"email": "an.other@example.be"})  # another controller's
+    url = reverse("admin:subjects_datasubjectrequest_people")
+    found = dpo_client.get(url, {"controller": people.controller.pk, "q": "an@"}).json()["results"]
+    assert found == [{"value": "p-1", "label": "p-1 (email: an@example.be)"}]
+    assert dpo_client.get(url, {"controller": people.controller.pk, "q": "p-"}).json()["results"][0]["value"] == "p-1"
+    assert dpo_client.get(url, {"controller": people.controller.pk, "q": "a"}).json()["results"] == []  # too short
+    assert dpo_client.get(url, {"controller": 0, "q": "an@"}).json()["results"] == []
 
 
 def test_extend_button_refuses_beyond_two_months_naming_the_field(dpo_client, people):
@@ -92,22 +140,47 @@ def test_extend_button_refuses_beyond_two_months_naming_the_field(dpo_client, pe
     assert DataSubjectRequest.objects.get().extension_months == 2
 
 
-def test_complete_erasure_button_and_the_outcome_on_the_page(dpo_client, people):
+def test_an_erasure_is_previewed_gated_on_identity_and_its_outcome_read_as_sentences(dpo_client, people):
     request = file(people, 3, type_="erasure")
     url = reverse("admin:subjects_datasubjectrequest_action", args=[request.pk, "complete"])
-    assert dpo_client.post(url, {"reason": ""}).status_code == 302
+    form = dpo_client.get(url)
+    page = form.content.decode()
+    assert set(form.context["form"].fields) == {"reason", "confirm", "identity_override"}  # no rectified fields
+    assert "cannot be undone" in page
+    preview = form.context["preview"]
+    assert preview[0] == "2 records will be erased."
+    assert any("INV-1" not in line and "BIL-01" in line and "the law keeps it until" in line for line in preview)
+    # Not confirmed, identity neither verified nor overridden: refused, nothing erased.
+    response = dpo_client.post(url, {"reason": ""})
+    assert set(response.context["form"].errors) == {"confirm", "identity_override"}
+    assert PersonalDataRecord.objects.get(pk=people.ticket.pk).status == "active"
+    override = "Known customer, called from the number on file"
+    assert dpo_client.post(url, {"confirm": "on", "identity_override": override}).status_code == 302
     request.refresh_from_db()
-    assert request.status == "completed"
+    assert request.status == "completed" and request.identity_overridden_at is not None
+    assert [e.kind for e in request.events.all()] == ["received", "identity_overridden", "completed"]
     assert PersonalDataRecord.objects.filter(pk=people.invoice.pk).exists()  # statutory minimum
-    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
-    assert "until 2031-12-31" in page
+    assert not PersonalDataRecord.objects.filter(pk=people.mailing.pk).exists()  # deleted
+    assert PersonalDataRecord.objects.get(pk=people.ticket.pk).status == "erased"  # anonymised
+    change = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk]))
+    page = change.content.decode()
+    assert "2 records erased." in page and "the law keeps it until 31/12/2031" in page
+    assert "&quot;erased&quot;" not in page and "{'erased'" not in page  # no raw JSON, in the outcome or events
+    assert 'name="_save"' not in page  # read-only
+    # A second erasure request for the same person says what the first did.
+    second = file(people, 0, type_="erasure")
+    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[second.pk])).content.decode()
+    assert f"already erased by request #{request.pk}" in page and "2 record(s) erased, 1 kept" in page
 
 
-def test_package_button_downloads_the_zip(dpo_client, people):
+def test_package_button_waits_for_the_identity_and_downloads_the_zip(dpo_client, people):
     request = file(people, 3)
     change = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[request.pk])).content.decode()
     package_url = reverse("admin:subjects_datasubjectrequest_package", args=[request.pk])
     assert package_url in change
+    refused = dpo_client.get(package_url, follow=True)
+    assert "identity has not been verified" in refused.content.decode()
+    services.dsr_identity_verify(request=request, actor=None)
     response = dpo_client.get(package_url)
     assert response["Content-Type"] == "application/zip"
     package = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("package.json"))
@@ -192,3 +265,30 @@ def test_a_filed_request_has_no_save_buttons_only_its_steps(dpo_client, people):
     assert 'name="_save"' not in closed and "request-identity-request" not in closed  # read-only, no steps left
     add = dpo_client.get(reverse("admin:subjects_datasubjectrequest_add")).content.decode()
     assert 'name="_save"' in add  # filing one still saves
+
+
+def test_the_complete_form_asks_only_what_the_type_needs(dpo_client, people):
+    def form(request):
+        url = reverse("admin:subjects_datasubjectrequest_action", args=[request.pk, "complete"])
+        return url, dpo_client.get(url).context["form"]
+
+    rectification = file(people, 1, type_="rectification")
+    url, shown = form(rectification)
+    assert set(shown.fields) == {"reason", "fields_rectified"}  # no identity gate, no confirmation
+    assert "fields_rectified" in dpo_client.post(url, {"reason": ""}).context["form"].errors
+    assert dpo_client.post(url, {"fields_rectified": "email, address.street"}).status_code == 302
+    assert DataSubjectRequest.objects.get(pk=rectification.pk).outcome["fields"] == ["email", "address.street"]
+
+    restriction = file(people, 1, type_="restriction")
+    url, shown = form(restriction)
+    assert set(shown.fields) == {"reason", "records"}
+    choices = dict(shown.fields["records"].choices)
+    assert set(choices) == {people.invoice.pk, people.mailing.pk, people.ticket.pk}
+    assert choices[people.invoice.pk].startswith(f"#{people.invoice.pk} BIL-01 · ")
+    assert dpo_client.post(url, {"records": [people.ticket.pk]}).status_code == 302
+    assert DataSubjectRequest.objects.get(pk=restriction.pk).outcome["restricted"] == [people.ticket.pk]
+    page = dpo_client.get(reverse("admin:subjects_datasubjectrequest_change", args=[restriction.pk])).content.decode()
+    assert f"1 record restricted: #{people.ticket.pk}." in page
+
+    access = file(people, 1)
+    assert set(form(access)[1].fields) == {"reason", "identity_override"}

@@ -42,7 +42,13 @@ def test_package_holds_register_context_records_and_consents(people):
     people.record(people.service, people.contact, "TCK-OTHER", subject=other, last_contact_on=dt.date(2025, 1, 1))
 
     archive = zipfile.ZipFile(io.BytesIO(subject_package_zip(people.person)))
-    assert sorted(archive.namelist()) == ["activities.csv", "consents.csv", "package.json", "records.csv"]
+    assert sorted(archive.namelist()) == [
+        "activities.csv",
+        "answer.html",
+        "consents.csv",
+        "package.json",
+        "records.csv",
+    ]
     package = json.loads(archive.read("package.json"))
     assert package["format"] == PACKAGE_FORMAT
     assert package["subject"] == {
@@ -63,10 +69,57 @@ def test_package_holds_register_context_records_and_consents(people):
 
     records = read_csv(archive, "records.csv")
     assert {row["external_id"] for row in records} == {"INV-1", "NL-1", "TCK-1"}
-    assert json.loads(next(r for r in records if r["external_id"] == "NL-1")["payload"])["ref"] == "NL-1"
+    # Cells hold one value per line, a payload one "name: value" per line: never JSON.
+    assert next(r for r in records if r["external_id"] == "NL-1")["payload"] == "name: An Peeters\nref: NL-1"
     rows = {row["reference"]: row for row in read_csv(archive, "activities.csv")}
-    assert json.loads(rows["BIL-01"]["legal_bases"]) == ["legal_obligation"]
+    assert rows["BIL-01"]["legal_bases"] == "legal_obligation"
+    assert not any(
+        cell.lstrip().startswith(("[", "{")) for row in records + list(rows.values()) for cell in row.values()
+    )
     assert read_csv(archive, "consents.csv")[0]["source"] == "web form"
+
+
+ARTICLE_15_ITEMS = {  # each item of Art. 15 by its reference, as the requester's language writes it
+    "en": [f"Art. 15({n})" for n in ("1)(a", "1)(b", "1)(c", "1)(d", "1)(e", "1)(f", "1)(g", "1)(h", "2", "3")],
+    "nl": [f"art. 15.{n} AVG" for n in ("1.a", "1.b", "1.c", "1.d", "1.e", "1.f", "1.g", "1.h", "2", "3")],
+    "fr": [f"art. 15.{n} RGPD" for n in ("1.a", "1.b", "1.c", "1.d", "1.e", "1.f", "1.g", "1.h", "2", "3")],
+}
+RIGHTS = {"en": "Your rights", "nl": "Uw rechten", "fr": "Vos droits"}
+
+
+def test_the_access_answer_holds_every_item_of_article_15_in_the_requesters_language(people):
+    people.newsletter.recipients.add(
+        RecipientFactory(
+            controller=people.controller, name_en="Mailer", country="US", inside_eea=False, safeguard="scc"
+        )
+    )
+    people.billing.data_source = "Kruispuntbank van Ondernemingen"
+    people.billing.save()
+    people.service.profiling = True
+    people.service.save()
+    people.controller.supervisory_authority = "Gegevensbeschermingsautoriteit"
+    people.controller.save()
+    for language in ("en", "nl", "fr"):
+        archive = zipfile.ZipFile(io.BytesIO(subject_package_zip(people.person, language=language)))
+        html = archive.read("answer.html").decode()
+        assert f'<html lang="{language}">' in html and RIGHTS[language] in html
+        for item in ARTICLE_15_ITEMS[language]:
+            assert item in html, (language, item)
+        package = json.loads(archive.read("package.json"))
+        answer = package["answer"]
+        assert package["language"] == language
+        assert {p["legal_basis"] for p in answer["purposes"]} and answer["data_categories"]
+        assert [t["safeguard"] for t in answer["transfers"]] == ["scc"] and "US" in html
+        retention = {item["data_category"]: item["retention"] for item in answer["retention"]}
+        assert set(retention) == {"invoices", "contact"} and retention["invoices"]
+        assert "Gegevensbeschermingsautoriteit" in answer["complaint"]
+        assert [s["activity"] for s in answer["sources"]] == [package["activities"][0]["name"]]
+        source = answer["sources"][0]["source"]
+        assert source == (
+            "Kruispuntbank van Ondernemingen" if language == "nl" else "[nl] Kruispuntbank van Ondernemingen"
+        )
+        assert [a["profiling"] for a in answer["automated_decisions"]] == [True]
+        assert "An Peeters" in html  # the copy of the data (15(3))
 
 
 def file(people, *, received_on, status=None):
@@ -76,6 +129,7 @@ def file(people, *, received_on, status=None):
     if status == "paused":
         services.dsr_identity_request(request=request, actor=None)
     elif status == "completed":
+        services.dsr_identity_verify(request=request, actor=None)
         request_execution.dsr_complete(request=request, actor=None)
     return DataSubjectRequest.objects.get(pk=request.pk)
 

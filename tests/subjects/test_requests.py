@@ -19,10 +19,14 @@ from tests.factories import ControllerFactory, DataSubjectFactory
 pytestmark = pytest.mark.django_db
 
 
-def receive(people, type_, *, received_on=None, dpo=None):
-    return services.dsr_receive(
+def receive(people, type_, *, received_on=None, dpo=None, verified=None):
+    """A request filed for the person; an erasure's requester verified unless ``verified`` says otherwise."""
+    request = services.dsr_receive(
         controller=people.controller, subject=people.person, type=type_, received_on=received_on, actor=dpo
     )
+    if verified if verified is not None else type_ == "erasure":
+        request = services.dsr_identity_verify(request=request, actor=dpo)
+    return request
 
 
 def test_received_request_is_due_one_calendar_month_later_and_logged(people, dpo):
@@ -159,10 +163,13 @@ def test_erasure_with_nothing_kept_forgets_the_person_and_the_package_hands_out_
     earlier = services.dsr_receive(
         controller=people.controller, subject=other, type="access", note="Bo asks what we hold", actor=dpo
     )
-    request_execution.dsr_complete(request=earlier, actor=dpo, reason="Package mailed to Bo")
+    request_execution.dsr_complete(
+        request=earlier, actor=dpo, reason="Package mailed to Bo", identity_override="Bo came to the desk"
+    )
     erasure = services.dsr_receive(
         controller=people.controller, subject=other, type="erasure", note="Bo wants out", actor=dpo
     )
+    erasure = services.dsr_identity_verify(request=erasure, actor=dpo, reason="Bo's ID card seen")
     done = request_execution.dsr_complete(request=erasure, actor=dpo, reason="Done for Bo")
     assert done.outcome["subject"] == {"identifiers": "cleared"} and done.outcome["kept"] == []
     forgotten = DataSubject.objects.get(pk=other.pk)
@@ -172,7 +179,11 @@ def test_erasure_with_nothing_kept_forgets_the_person_and_the_package_hands_out_
     for request in DataSubjectRequest.objects.filter(subject=other):
         assert (request.note, request.source, request.status) == ("", "", "completed")
         assert set(request.events.values_list("reason", flat=True)) == {""}
-    assert [e.kind for e in DataSubjectRequest.objects.get(pk=erasure.pk).events.all()] == ["received", "completed"]
+    assert [e.kind for e in DataSubjectRequest.objects.get(pk=erasure.pk).events.all()] == [
+        "received",
+        "identity_verified",
+        "completed",
+    ]
     # The other person of the controller is untouched.
     assert DataSubject.objects.get(pk=people.person.pk).identifiers == {"email": "an@example.be"}
     # An access request filed afterwards gets a package with nothing of the person in it.
