@@ -286,7 +286,7 @@ def _flat(value, prefix: str = "") -> list[str]:
     list one item per line, anything else as it is."""
     if isinstance(value, dict):
         lines = []
-        for name, item in value.items():
+        for name, item in sorted(value.items(), key=lambda pair: str(pair[0])):  # jsonb keeps no order
             key = f"{prefix}.{name}" if prefix else str(name)
             if isinstance(item, dict | list):
                 lines += _flat(item, key)
