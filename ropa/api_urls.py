@@ -6,6 +6,7 @@ from rest_framework import routers
 
 from processing.api.urls import router as register_router
 from retention.api.urls import router as retention_router
+from retention.breaches.api.urls import router as breaches_router
 from ropa.api import docs, views
 from ropa.api.throttling import AnonymousRateThrottle
 from ropa.register import api as register_api
@@ -18,7 +19,7 @@ class Router(routers.DefaultRouter):
 
 
 router = Router()
-for app_router in (register_router, retention_router, subjects_router):
+for app_router in (register_router, retention_router, subjects_router, breaches_router):
     router.registry.extend(app_router.registry)
 
 

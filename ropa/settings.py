@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "processing",
     "retention",
     "subjects",
+    "retention.breaches",
     "ropa.api",
     "ropa.audit",
     "ropa.access",  # last: its post_migrate refreshes the role groups once every app's permissions exist
@@ -429,6 +430,10 @@ ROPA_RETENTION_TASK_MAX_SECONDS = env.int("ROPA_RETENTION_TASK_MAX_SECONDS", def
 ROPA_RETENTION_STALE_AFTER = env.int("ROPA_RETENTION_STALE_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
 ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE)
 # Data-subject requests: when the DPO is mailed the deadlines due within 7 days and overdue.
+# Personal-data breaches: the authority is notified within this many hours of becoming aware (Art. 33(1));
+# the Belgian authority's Part 2 follows within this many days of Part 1.
+ROPA_BREACH_NOTIFY_HOURS = env.int("ROPA_BREACH_NOTIFY_HOURS", default=72)
+ROPA_BREACH_COMPLEMENT_DAYS = env.int("ROPA_BREACH_COMPLEMENT_DAYS", default=21)
 ROPA_REQUESTS_REMINDER_CRON = env.str("ROPA_REQUESTS_REMINDER_CRON", default="0 7 * * *")
 ROPA_REQUESTS_REMINDER_EXPIRES = env.int("ROPA_REQUESTS_REMINDER_EXPIRES", default=12 * 60 * 60)  # seconds
 # The erasure journal (docs/operations.md): every tombstone, appended after each sweep to a file kept apart from

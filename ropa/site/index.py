@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 # App labels, in the order they are shown; every other app's models go to "System".
-DPO_APPS = ("processing", "retention", "subjects", "audit")
+DPO_APPS = ("processing", "retention", "subjects", "breaches", "audit")
 # Models whose app names them without a translatable name (allauth derives these from the class name).
 NAMES = {
     "mfa.authenticator": _("Authenticators"),

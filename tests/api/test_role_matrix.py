@@ -5,6 +5,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from processing.choices import LegalBasis
+from retention.breaches.services import breach_report
 from retention.models import LegalHold
 from subjects.models import ConsentRecord, DataSubjectRequest, PersonalDataRecord
 from tests.factories import PurposeFactory
@@ -51,7 +52,7 @@ def expected(operation: str) -> dict[str, object]:
         return SYSTEMS_WRITE_RECORDS
     if operation == "records_partial_update":
         return {**DPO_ONLY, "system_a": OK, "system_a_erp": HIDDEN, "system_b": HIDDEN}
-    if operation in ("consents_create", "requests_create"):
+    if operation in ("consents_create", "requests_create", "breaches_create"):
         return DPO_AND_SYSTEMS
     if operation == "consents_withdraw_create":
         return DPO_AND_SYSTEMS_OF_A
@@ -100,6 +101,7 @@ def test_every_route_with_every_role(world, settings):
         "legal-holds": hold.pk,
         "consents": ConsentRecord.objects.get().pk,
         "requests": DataSubjectRequest.objects.get().pk,
+        "breaches": breach_report(controller=world.a, title="Lost laptop", aware_at=record.created_at)[0].pk,
     }
     seen, wrong = 0, []
     for method, path, operation in operations():

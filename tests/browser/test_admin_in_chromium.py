@@ -514,3 +514,51 @@ def test_an_erasure_request_flows_from_filing_by_identifier_to_a_read_only_outco
             assert [r.external_id for r in kept] == [f"{language}-INV"]  # the statutory minimum
     finally:
         browser.set_window_size(1400, 1000)
+
+
+BREACH_STEPS = {
+    "en": ("Assess the risk", "Notify the authority"),
+    "nl": ("Risico beoordelen", "Melden aan de autoriteit"),
+    "fr": ("Évaluer le risque", "Notifier l'autorité"),
+}
+
+
+def test_a_breach_reads_in_three_languages_with_its_clock_and_steps(
+    browser, live_server, django_user_model, artefacts_dir
+):
+    """A reported breach: its list with the time left to notify, its page with the clock and its steps,
+    assessed from the admin; in each language at 1400 px."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from retention.breaches.services import breach_report
+
+    activity = ProcessingActivityFactory(reference="VK-92")
+    breach, _ = breach_report(
+        controller=activity.controller,
+        title="Mailbox compromised",
+        aware_at=timezone.now() - dt.timedelta(hours=60),
+        natures=["confidentiality"],
+    )
+    _log_in_dpo(browser, live_server, django_user_model, "dpo-breach")
+    browser.set_window_size(1400, 900)
+    try:
+        for language, (assess, notify) in BREACH_STEPS.items():
+            browser.get(f"{live_server.url}/admin/breaches/breach/")
+            _switch_language(browser, language)
+            assert browser.find_element(By.CSS_SELECTOR, "#result_list strong.due").is_displayed()  # < 24 h left
+            browser.save_screenshot(str(artefacts_dir / f"breach-list-{language}.png"))
+            browser.get(f"{live_server.url}/admin/breaches/breach/{breach.pk}/change/")
+            assert browser.find_element(By.CSS_SELECTOR, ".breach-clock li.warning").is_displayed()
+            button = browser.find_element(By.CSS_SELECTOR, "a.breach-assess")
+            assert button.get_attribute("textContent").strip() == assess
+            browser.save_screenshot(str(artefacts_dir / f"breach-page-{language}.png"))
+            button.click()
+            Select(browser.find_element(By.ID, "id_likelihood")).select_by_value("2")
+            Select(browser.find_element(By.ID, "id_severity")).select_by_value("3")
+            browser.find_element(By.CSS_SELECTOR, "#breach-step-form input[type=submit]").click()
+            _wait_for_url(browser, "/change/")
+            assert browser.find_element(By.CSS_SELECTOR, "a.breach-file").get_attribute("textContent").strip() == notify
+        assert breach.assessments.count() == 3
+    finally:
+        browser.set_window_size(1400, 1000)

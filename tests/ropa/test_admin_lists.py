@@ -54,7 +54,7 @@ def test_titles_and_the_audit_trail_show_moments_on_the_configured_clock(setting
 
 def test_the_admin_index_shows_the_dpo_s_apps_first_and_the_technical_ones_under_system(dpo_client):
     apps = dpo_client.get(reverse("admin:index")).context["app_list"]
-    assert [app["app_label"] for app in apps] == ["processing", "retention", "subjects", "audit", "system"]
+    assert [app["app_label"] for app in apps] == ["processing", "retention", "subjects", "breaches", "audit", "system"]
     system = [model["object_name"] for model in apps[-1]["models"]]
     assert {"User", "Group", "AccessAttempt", "PeriodicTask", "ApiToken"} <= set(system)
     assert [str(model["name"]).casefold() for model in apps[-1]["models"]] == sorted(

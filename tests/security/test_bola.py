@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from retention.breaches.services import breach_report
 from retention.models import ErasureNotice, LegalHold
 from ropa.api.models import ApiToken
 from ropa.api.services import api_token_revoke
@@ -97,6 +98,9 @@ def two_controllers(world):
             "processing-activities": activity.pk,
             "records": record.pk,
             "legal-holds": LegalHold.objects.create(activity=activity, reason="Audit", placed_at=now).pk,
+            "breaches": breach_report(
+                controller=controller, title=MARKERS[side][0], aware_at=now, external_reference=f"ext-{side}"
+            )[0].pk,
         }
         for side, controller, recipient, activity, record in (
             ("a", world.a, world.recipient_a, world.activity_a, record_a),
@@ -167,7 +171,9 @@ def test_lists_and_documents_never_include_foreign_objects(two_controllers):
         for path, methods in _schema_paths().items()
         if "get" in methods and "{id}" not in path and not path.endswith("export/")
     ]
-    assert {"records/", "legal-holds/", "erasure-feed/", "processing-activities/", "register/"} <= set(lists)
+    assert {"records/", "legal-holds/", "erasure-feed/", "processing-activities/", "register/", "breaches/"} <= set(
+        lists
+    )
     seen = {}
     for role, foreign in {**FOREIGN, "auditor_b": "a"}.items():
         api = world.api(role)

@@ -1,0 +1,452 @@
+"""The breach register in the admin: breaches by urgency with the time left to notify, a breach's page
+with its scope, assessments, filings and communications, and its steps as buttons (each a service)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from processing.models import DataCategory, ProcessingActivity
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.kernel.dates import short_moment
+
+from . import rules, selectors, services
+from .choices import Art34Waiver, BreachStatus, CommunicationMethod, FilingPhase, RiskLevel
+from .models import Breach, BreachCommunication, BreachFiling, BreachScope, RiskAssessment
+
+NATURE_CHOICES = (
+    ("confidentiality", _("confidentiality")),
+    ("integrity", _("integrity")),
+    ("availability", _("availability")),
+)
+SCALE = [(n, str(n)) for n in rules.LIKELIHOOD]
+
+
+def time_left_text(due_at, now=None):
+    """ "2 d 5 h left", "due in 40 min" or "overdue by 3 h", as a list cell with its urgency."""
+    left = rules.time_left(due_at, now or timezone.now())
+    hours = int(abs(left.total_seconds()) // 3600)
+    words = (
+        ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+        if hours < 48
+        else ngettext("%(n)d day", "%(n)d days", hours // 24) % {"n": hours // 24}
+    )
+    if left.total_seconds() < 0:
+        return format_html('<strong class="overdue">{}</strong>', _("overdue by %(time)s") % {"time": words})
+    if hours < 24:
+        return format_html('<strong class="due">{}</strong>', _("%(time)s left") % {"time": words})
+    return _("%(time)s left") % {"time": words}
+
+
+class BreachAddForm(forms.ModelForm):
+    natures = forms.MultipleChoiceField(
+        label=_("nature"),
+        choices=NATURE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What was breached: confidentiality, integrity, availability (several may apply)."),
+    )
+
+    class Meta:
+        model = Breach
+        fields = (
+            "controller",
+            "title",
+            "aware_at",
+            "natures",
+            "occurred_from",
+            "occurred_until",
+            "description",
+            "discovery",
+            "client_controller",
+            "owner",
+        )
+
+
+class ScopeForm(forms.Form):
+    activities = forms.ModelMultipleChoiceField(
+        label=_("activities"),
+        queryset=ProcessingActivity.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every activity of the controller."),
+    )
+    source_systems = forms.CharField(
+        label=_("source systems"), required=False, help_text=_("Comma-separated, as the records name them (crm, erp).")
+    )
+    data_categories = forms.ModelMultipleChoiceField(
+        label=_("data categories"),
+        queryset=DataCategory.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every category."),
+    )
+    registered_from = forms.DateTimeField(label=_("records registered from"), required=False)
+    registered_until = forms.DateTimeField(label=_("records registered until"), required=False)
+
+    def __init__(self, *args, breach: Breach, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activities"].queryset = ProcessingActivity.objects.filter(controller=breach.controller)
+
+    def criteria(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "activities": [a.pk for a in data["activities"]],
+            "source_systems": [s.strip() for s in data["source_systems"].split(",") if s.strip()],
+            "data_categories": [c.code for c in data["data_categories"]],
+            "registered_from": data["registered_from"],
+            "registered_until": data["registered_until"],
+        }
+
+
+class AssessForm(forms.Form):
+    likelihood = forms.TypedChoiceField(
+        label=_("likelihood"), choices=SCALE, coerce=int, help_text=_("1 low to 4 very high.")
+    )
+    severity = forms.TypedChoiceField(
+        label=_("severity"), choices=SCALE, coerce=int, help_text=_("1 low to 4 very high.")
+    )
+    consequences = forms.CharField(
+        label=_("likely consequences"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    mitigations = forms.CharField(
+        label=_("mitigating factors"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    encrypted = forms.BooleanField(label=_("data encrypted"), required=False)
+    pseudonymised = forms.BooleanField(label=_("data pseudonymised"), required=False)
+
+
+class FileForm(forms.Form):
+    phase = forms.ChoiceField(label=_("phase"), choices=FilingPhase.choices)
+    filed_at = forms.DateTimeField(label=_("filed at"), initial=timezone.now)
+    channel = forms.CharField(label=_("channel"), initial="APD/GBA portal")
+    reference = forms.CharField(
+        label=_("authority's reference"), required=False, help_text=_("For the Belgian portal, DBN...")
+    )
+    late_reason = forms.CharField(
+        label=_("reasons for the delay"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Required for an initial notification after the deadline (Art. 33(1))."),
+    )
+
+
+class WaiveForm(forms.Form):
+    waiver = forms.ChoiceField(label=_("Art. 34(3) ground"), choices=Art34Waiver.choices, widget=forms.RadioSelect)
+    waiver_justification = forms.CharField(
+        label=_("why the people are not told"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CommunicationForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("language"), choices=(("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+    )
+    text = forms.CharField(label=_("text"), widget=forms.Textarea(attrs={"rows": 10}))
+
+
+class InformedForm(forms.Form):
+    communication = forms.ModelChoiceField(label=_("communication"), queryset=BreachCommunication.objects.none())
+    method = forms.ChoiceField(label=_("method"), choices=CommunicationMethod.choices)
+    sent_at = forms.DateTimeField(label=_("sent at"), initial=timezone.now)
+
+    def __init__(self, *args, breach: Breach, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["communication"].queryset = breach.communications.all()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ScopeInline(_ReadOnlyInline):
+    model = BreachScope
+    fields = readonly_fields = ("computed_at", "records_shown", "subjects_shown", "categories_shown", "correction_note")
+
+    @admin.display(description=_("records"))
+    def records_shown(self, obj):
+        return _range(obj.counts.get("records"), obj.records_min, obj.records_max)
+
+    @admin.display(description=_("people"))
+    def subjects_shown(self, obj):
+        return _range(obj.counts.get("subjects"), obj.subjects_min, obj.subjects_max)
+
+    @admin.display(description=_("data categories"))
+    def categories_shown(self, obj):
+        special = set(obj.counts.get("special_categories", []))
+        return (
+            ", ".join(
+                f"{code} ({c['records']}){' ⚠' if code in special else ''}"
+                for code, c in obj.counts.get("per_category", {}).items()
+            )
+            or "—"
+        )
+
+
+def _range(counted, low, high):
+    if low is None and high is None:
+        return counted if counted is not None else "—"
+    return f"{counted} → {low if low is not None else '?'}-{high if high is not None else '?'}"
+
+
+class AssessmentInline(_ReadOnlyInline):
+    model = RiskAssessment
+    fields = readonly_fields = (
+        "version",
+        "assessed_at",
+        "likelihood",
+        "severity",
+        "level",
+        "encrypted",
+        "pseudonymised",
+        "consequences",
+    )
+
+
+class FilingInline(_ReadOnlyInline):
+    model = BreachFiling
+    fields = readonly_fields = ("phase", "filed_at", "channel", "reference", "late_reason")
+
+
+class CommunicationInline(_ReadOnlyInline):
+    model = BreachCommunication
+    fields = readonly_fields = ("language", "version", "method", "sent_at", "text")
+
+
+@admin.register(Breach)
+class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
+    change_form_template = "admin/breaches/breach/change_form.html"
+    list_display = ("id", "title", "controller", "status", "aware_moment", "deadline")
+    list_filter = ("status", ("controller", RelatedInScopeListFilter))
+    search_fields = ("=id", "title", "external_reference")
+    list_select_related = ("controller",)
+    inlines = [ScopeInline, AssessmentInline, FilingInline, CommunicationInline]
+    readonly_fields = (
+        "status",
+        "notification_due_at",
+        "waiver",
+        "waiver_justification",
+        "closed_at",
+        "external_reference",
+        "reported_by",
+    )
+
+    def get_queryset(self, request):
+        return selectors.urgent_first(super().get_queryset(request))
+
+    @admin.display(description=_("aware at"), ordering="aware_at")
+    def aware_moment(self, obj):
+        return short_moment(obj.aware_at)
+
+    @admin.display(description=_("deadline"), ordering="notification_due_at")
+    def deadline(self, obj):
+        if obj.status == BreachStatus.RECEIVED or obj.status == BreachStatus.ASSESSED:
+            return format_html("{}: {}", _("notify"), time_left_text(obj.notification_due_at))
+        return "—"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = BreachAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return BreachAddForm.Meta.fields
+        return (
+            "controller",
+            "title",
+            "status",
+            "aware_at",
+            "notification_due_at",
+            "occurred_from",
+            "occurred_until",
+            "confidentiality",
+            "integrity",
+            "availability",
+            "description",
+            "discovery",
+            "client_controller",
+            "other_controllers",
+            "owner",
+            "external_reference",
+            "reported_by",
+            "waiver",
+            "waiver_justification",
+            "closed_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The clock and what it rests on are the services': awareness and nature are set when reported.
+        return (*self.readonly_fields, "controller", "aware_at", "confidentiality", "integrity", "availability")
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)  # descriptive fields only: the rest is read-only
+            return
+        data = form.cleaned_data
+        breach, _created = services.breach_report(
+            controller=data["controller"],
+            title=data["title"],
+            aware_at=data["aware_at"],
+            natures=data["natures"],
+            occurred_from=data.get("occurred_from"),
+            occurred_until=data.get("occurred_until"),
+            description=data.get("description", ""),
+            discovery=data.get("discovery", ""),
+            client_controller=data.get("client_controller", ""),
+            owner=data.get("owner"),
+            reported_by=request.user.get_username(),
+        )
+        obj.pk = breach.pk
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Art. 33(5): every breach stays documented
+
+    # --- steps -------------------------------------------------------------------------------------
+
+    STEPS = {
+        "scope": (_("Compute the scope"), ScopeForm),
+        "assess": (_("Assess the risk"), AssessForm),
+        "file": (_("Notify the authority"), FileForm),
+        "not-notifiable": (_("Not notifiable"), ConfirmForm),
+        "hold": (_("Hold the evidence"), ConfirmForm),
+        "communication": (_("Write the communication"), CommunicationForm),
+        "informed": (_("People informed"), InformedForm),
+        "waive": (_("Do not inform (Art. 34(3))"), WaiveForm),
+        "close": (_("Close"), ConfirmForm),
+        "reopen": (_("Reopen"), ReasonForm),
+    }
+
+    def available_steps(self, obj) -> list[tuple[str, str]]:
+        s = obj.status
+        names = []
+        if s != BreachStatus.CLOSED:
+            names += ["scope", "assess"]
+            if obj.scopes.exists():
+                names.append("hold")
+        if s in (
+            BreachStatus.ASSESSED,
+            BreachStatus.NOTIFIED,
+            BreachStatus.SUBJECTS_INFORMED,
+            BreachStatus.SUBJECTS_WAIVED,
+        ):
+            names.append("file")
+        latest = selectors.latest_assessment(obj)
+        if s == BreachStatus.ASSESSED and latest is not None and latest.level == RiskLevel.NONE:
+            names.append("not-notifiable")
+        if s == BreachStatus.NOTIFIED:
+            names += ["communication", "informed", "waive"]
+        if s in (
+            BreachStatus.NOTIFIED,
+            BreachStatus.NOT_NOTIFIABLE,
+            BreachStatus.SUBJECTS_INFORMED,
+            BreachStatus.SUBJECTS_WAIVED,
+        ):
+            names.append("close")
+        if s in (BreachStatus.CLOSED, BreachStatus.NOT_NOTIFIABLE):
+            names.append("reopen")
+        return [(name, self.STEPS[name][0]) for name in names]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra = {**(extra_context or {})}
+        if obj is not None:
+            extra["breach_steps"] = self.available_steps(obj) if self.has_change_permission(request, obj) else []
+            latest = selectors.latest_assessment(obj)
+            extra["latest_level"] = latest.get_level_display() if latest else None
+            if obj.status in (BreachStatus.RECEIVED, BreachStatus.ASSESSED):
+                extra["deadline_text"] = time_left_text(obj.notification_due_at)
+            complement = services.complement_due_at(obj)
+            extra["complement_text"] = time_left_text(complement) if complement else None
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/do/<slug:step>/", wrap(self.step_view), name="breaches_breach_step"),
+            *super().get_urls(),
+        ]
+
+    def step_view(self, request, pk, step):
+        obj = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, obj) or step not in self.STEPS:
+            raise PermissionDenied
+        title, form_class = self.STEPS[step]
+        back = reverse("admin:breaches_breach_change", args=[obj.pk])
+        kwargs = {"breach": obj} if form_class in (ScopeForm, InformedForm) else {}
+        form = form_class(request.POST if request.method == "POST" else None, **kwargs)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.run_step(step, obj, form, request.user)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                self.message_user(request, _("%(step)s: done.") % {"step": title}, messages.SUCCESS)
+                return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {obj}",
+            "form": form,
+            "opts": self.model._meta,
+            "original": obj,
+            "back": back,
+        }
+        return TemplateResponse(request, "admin/breaches/breach/action.html", context)
+
+    @staticmethod
+    def run_step(step, obj, form, actor):
+        data = form.cleaned_data
+        if step == "scope":
+            services.breach_scope_compute(breach=obj, criteria=form.criteria())
+        elif step == "assess":
+            services.breach_assess(breach=obj, actor=actor, **data)
+        elif step == "file":
+            services.breach_file(breach=obj, **data)
+        elif step == "not-notifiable":
+            services.breach_not_notifiable(breach=obj)
+        elif step == "hold":
+            services.breach_hold_evidence(breach=obj, actor=actor)
+        elif step == "communication":
+            services.breach_communication_save(breach=obj, language=data["language"], text=data["text"])
+        elif step == "informed":
+            services.breach_subjects_informed(breach=obj, **data)
+        elif step == "waive":
+            services.breach_waive(breach=obj, ground=data["waiver"], justification=data["waiver_justification"])
+        elif step == "close":
+            services.breach_close(breach=obj, actor=actor)
+        elif step == "reopen":
+            services.breach_reopen(breach=obj, reason=data["reason"])

@@ -1,0 +1,94 @@
+"""The breach register in the admin (report, scope, assess, file, waive, close as buttons) and over the API
+(a system token reports for its own controller, idempotently)."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from retention.breaches.models import Breach
+from retention.services import record_register
+from tests.factories import DataSubjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_dpo_takes_a_breach_from_report_to_closure_in_the_admin(dpo_client, world):
+    record_register(
+        subject=DataSubjectFactory(controller=world.a),
+        activity=world.activity_a,
+        data_category=world.category,
+        source_system="crm",
+        external_id="x-1",
+        payload={"name": "Jan"},
+        dates={"collected_on": dt.date(2026, 1, 1)},
+    )
+    aware = timezone.localtime() - dt.timedelta(hours=2)
+    response = dpo_client.post(
+        reverse("admin:breaches_breach_add"),
+        {
+            "controller": world.a.pk,
+            "title": "Mailbox compromised",
+            "aware_at_0": aware.date().isoformat(),
+            "aware_at_1": aware.strftime("%H:%M:%S"),
+            "natures": ["confidentiality"],
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    breach = Breach.objects.get()
+    page = dpo_client.get(reverse("admin:breaches_breach_change", args=[breach.pk])).content.decode()
+    assert "2 days left" in page and "breach-assess" in page  # 70 hours to the 72-hour deadline
+
+    def step(name, data):
+        url = reverse("admin:breaches_breach_step", args=[breach.pk, name])
+        response = dpo_client.post(url, data)
+        assert response.status_code == 302, response.context["form"].errors
+        breach.refresh_from_db()
+
+    step("scope", {"source_systems": "crm"})
+    assert breach.scopes.get().counts["records"] == 1
+    step("assess", {"likelihood": 3, "severity": 3, "consequences": "Phishing"})
+    assert breach.status == "assessed"
+    page = dpo_client.get(reverse("admin:breaches_breach_change", args=[breach.pk])).content.decode()
+    assert "breach-not-notifiable" not in page  # a risk: not offered
+    refused = dpo_client.post(reverse("admin:breaches_breach_step", args=[breach.pk, "not-notifiable"]), {})
+    assert "must be notified" in refused.content.decode()
+    step(
+        "file",
+        {
+            "phase": "initial",
+            "filed_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"),
+            "channel": "APD/GBA portal",
+            "reference": "DBN-1",
+        },
+    )
+    assert breach.status == "notified"
+    step("waive", {"waiver": "mitigated", "waiver_justification": "Passwords reset within the hour"})
+    step("close", {})
+    assert breach.status == "closed"
+    listing = dpo_client.get(reverse("admin:breaches_breach_changelist")).content.decode()
+    assert "Mailbox compromised" in listing
+    assert dpo_client.post(reverse("admin:breaches_breach_delete", args=[breach.pk])).status_code == 403
+
+
+def test_a_system_reports_a_breach_for_its_own_controller_once(world):
+    system = world.api("system_a")
+    body = {
+        "title": "Suspicious export",
+        "aware_at": timezone.now().isoformat(),
+        "external_reference": "SIEM-77",
+        "natures": ["confidentiality"],
+    }
+    first = system.post("breaches/", body)
+    assert first.status_code == 201, first.json()
+    again = system.post("breaches/", {**body, "title": "Again"})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert first.json()["controller"] == "acme" and first.json()["reported_by"] == "crm"
+    assert system.post("breaches/", {**body, "controller": "globex"}).status_code == 400
+    assert (
+        system.post("breaches/", {"title": "No reference", "aware_at": timezone.now().isoformat()}).status_code == 400
+    )
+    assert world.api("system_b").get(f"breaches/{first.json()['id']}/").status_code == 404
+    assert world.api("auditor").get(f"breaches/{first.json()['id']}/").json()["status"] == "received"
+    assert world.api("auditor").post("breaches/", body).status_code == 403
