@@ -10,7 +10,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -146,11 +146,14 @@ class WaiveForm(forms.Form):
     )
 
 
+LANGUAGE_NAMES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+
+
 class CommunicationForm(forms.Form):
-    language = forms.ChoiceField(
-        label=_("language"), choices=(("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+    language = forms.ChoiceField(label=_("language"), choices=LANGUAGE_NAMES)
+    text = forms.CharField(
+        label=_("text"), widget=forms.Textarea(attrs={"rows": 22, "cols": 100, "class": "vLargeTextField"})
     )
-    text = forms.CharField(label=_("text"), widget=forms.Textarea(attrs={"rows": 10}))
 
 
 class InformedForm(forms.Form):
@@ -161,6 +164,7 @@ class InformedForm(forms.Form):
     def __init__(self, *args, breach: Breach, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["communication"].queryset = breach.communications.all()
+        self.fields["communication"].initial = breach.communications.order_by("-created_at", "-id").first()
 
 
 class ReasonForm(forms.Form):
@@ -406,6 +410,13 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         title, form_class = self.STEPS[step]
         back = reverse("admin:breaches_breach_change", args=[obj.pk])
         kwargs = {"breach": obj} if form_class in (ScopeForm, InformedForm) else {}
+        drafts = None
+        if step == "communication":
+            # The text starts from a draft built from the breach, in the language picked (the DPO's first).
+            language = request.GET.get("language") or (translation.get_language() or "en")[:2]
+            language = language if language in ("nl", "fr", "en") else "en"
+            kwargs["initial"] = {"language": language, "text": selectors.communication_draft(obj, language)}
+            drafts = [(code, name, f"?language={code}") for code, name in LANGUAGE_NAMES]
         form = form_class(request.POST if request.method == "POST" else None, **kwargs)
         if request.method == "POST" and form.is_valid():
             try:
@@ -424,6 +435,7 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "original": obj,
             "back": back,
+            "drafts": drafts,
         }
         return TemplateResponse(request, "admin/breaches/breach/action.html", context)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from django.db.models import Case, IntegerField, Value, When
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from processing.models import DataCategory, ProcessingActivity
+from ropa.kernel.dates import short_day
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
 
@@ -67,6 +72,46 @@ def scope_counts(breach: Breach, criteria: dict) -> dict:
         "controllers": sorted({a.controller.key for a in activities}),
         "recipient_countries": countries,
     }
+
+
+NATURE_SENTENCES = {
+    "confidentiality": _("Someone who should not have been able to may have seen your data."),
+    "integrity": _("Your data may have been changed without authority."),
+    "availability": _("Your data was lost, or could not be reached for a while."),
+}
+
+AUTHORITIES = {
+    "BE": "Gegevensbeschermingsautoriteit / Autorité de protection des données (www.dataprotectionauthority.be)",
+    "NL": "Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl)",
+}
+
+
+def communication_draft(breach: Breach, language: str) -> str:
+    """The communication to the people concerned (Art. 34(2)), in plain ``language``: what happened, the
+    data concerned, the likely consequences, the measures taken, what they can do, whom to ask. Built from
+    the breach's facts; it names no one but the controller and its contact (never a data subject)."""
+    with translation.override(language):
+        scope = breach.scopes.order_by("-computed_at", "-id").first()
+        codes = list((scope.counts.get("per_category") or {}) if scope else [])
+        categories = [c.localized("name") for c in DataCategory.objects.filter(code__in=codes).order_by("code")]
+        latest = latest_assessment(breach)
+        controller = breach.controller
+        contact = ", ".join(
+            filter(None, [controller.dpo_name, controller.dpo_email or controller.email, controller.dpo_phone])
+        )
+        context = {
+            "controller": controller,
+            "natures": [str(NATURE_SENTENCES[n]) for n in breach.natures()],
+            "occurred": short_day(breach.occurred_from) if breach.occurred_from else "",
+            "aware": short_day(breach.aware_at),
+            "categories": categories,
+            "consequences": latest.consequences if latest else "",
+            "measures": latest.mitigations if latest else "",
+            "contact": contact or controller.name,
+            "authority": controller.supervisory_authority or AUTHORITIES.get(str(controller.country), ""),
+        }
+        text = render_to_string("breaches/communication.txt", context)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def latest_assessment(breach: Breach) -> RiskAssessment | None:

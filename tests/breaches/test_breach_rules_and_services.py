@@ -201,3 +201,43 @@ class ScopeCountsEqualTheRecords(TestCase):
         chosen = [r for r in rows if not systems or r[2] in systems]
         assert scope.counts["records"] == len(chosen)
         assert scope.counts["subjects"] == len({r[3] for r in chosen})
+
+
+@pytest.mark.django_db
+def test_the_communication_draft_is_plain_language_in_three_languages_and_names_no_one():
+    activity, _other, contact, health = _world()
+    controller = activity.controller
+    controller.dpo_email, controller.supervisory_authority = "dpo@example.be", "Gegevensbeschermingsautoriteit"
+    controller.save()
+    person = DataSubjectFactory(controller=controller, identifiers={"email": "jan.peeters@example.be"})
+    _record(activity, health, 1, subject=person)
+    breach, _ = services.breach_report(
+        controller=controller,
+        title="Jan's file mailed to the wrong address",
+        aware_at=timezone.now(),
+        natures=["confidentiality"],
+        description="Jan Peeters' file went to a neighbour",
+    )
+    services.breach_scope_compute(breach=breach, criteria={})
+    services.breach_assess(
+        breach=breach,
+        likelihood=3,
+        severity=3,
+        consequences="Health data may be known to others.",
+        mitigations="The letter was collected back unopened.",
+    )
+    words = {"en": "What you can do", "nl": "Wat u kunt doen", "fr": "Ce que vous pouvez faire"}
+    for language, heading in words.items():
+        text = selectors.communication_draft(breach, language)
+        assert heading in text and "dpo@example.be" in text and "Gegevensbeschermingsautoriteit" in text
+        assert "Health data may be known to others." in text and "collected back unopened" in text
+        assert health.localized("name", language) in text  # the category, in the reader's language
+        for identifier in ("jan.peeters@example.be", person.key, "Jan", "neighbour"):
+            assert identifier not in text, (language, identifier)
+    saved = services.breach_communication_save(
+        breach=breach, language="nl", text=selectors.communication_draft(breach, "nl")
+    )
+    again = services.breach_communication_save(
+        breach=breach, language="nl", text=saved.text + "\nMet vriendelijke groet"
+    )
+    assert (saved.version, again.version) == (1, 2)

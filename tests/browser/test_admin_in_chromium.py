@@ -560,5 +560,36 @@ def test_a_breach_reads_in_three_languages_with_its_clock_and_steps(
             _wait_for_url(browser, "/change/")
             assert browser.find_element(By.CSS_SELECTOR, "a.breach-file").get_attribute("textContent").strip() == notify
         assert breach.assessments.count() == 3
+
+        # The rest of the flow, in English: scope, Part 1, Part 2, the communication, informed, closed.
+        _switch_language(browser, "en")
+
+        def step(name, fill=None):
+            browser.get(f"{live_server.url}/admin/breaches/breach/{breach.pk}/change/")
+            browser.find_element(By.CSS_SELECTOR, f"a.breach-{name}").click()
+            if fill:
+                fill()
+            browser.save_screenshot(str(artefacts_dir / f"breach-step-{name}.png"))
+            browser.find_element(By.CSS_SELECTOR, "#breach-step-form input[type=submit]").click()
+            _wait_for_url(browser, "/change/")
+            assert browser.find_element(By.CSS_SELECTOR, ".messagelist .success").is_displayed(), name
+
+        def part(phase, reference):
+            def fill():
+                Select(browser.find_element(By.ID, "id_phase")).select_by_value(phase)
+                browser.find_element(By.ID, "id_reference").send_keys(reference)
+
+            return fill
+
+        step("scope")
+        step("file", part("initial", "DBN-2026-0042"))
+        step("file", part("complementary", ""))
+        step("communication")  # the English draft, as it is
+        step("informed", lambda: Select(browser.find_element(By.ID, "id_method")).select_by_value("email"))
+        step("close")
+        breach.refresh_from_db()
+        assert breach.status == "closed" and breach.filings.count() == 2
+        assert "Mailbox" not in breach.communications.get().text  # built from the facts, not the title
+        browser.save_screenshot(str(artefacts_dir / "breach-closed.png"))
     finally:
         browser.set_window_size(1400, 1000)
