@@ -434,6 +434,9 @@ ROPA_RETENTION_TIME_ZONE = env.str("ROPA_RETENTION_TIME_ZONE", default=TIME_ZONE
 # the Belgian authority's Part 2 follows within this many days of Part 1.
 ROPA_BREACH_NOTIFY_HOURS = env.int("ROPA_BREACH_NOTIFY_HOURS", default=72)
 ROPA_BREACH_COMPLEMENT_DAYS = env.int("ROPA_BREACH_COMPLEMENT_DAYS", default=21)
+# Breach deadline reminders: how often beat looks for a deadline 24 h or 6 h away, or missed (each mailed once).
+ROPA_BREACH_REMINDER_CRON = env.str("ROPA_BREACH_REMINDER_CRON", default="*/15 * * * *")
+ROPA_BREACH_REMINDER_EXPIRES = env.int("ROPA_BREACH_REMINDER_EXPIRES", default=10 * 60)  # seconds
 ROPA_REQUESTS_REMINDER_CRON = env.str("ROPA_REQUESTS_REMINDER_CRON", default="0 7 * * *")
 ROPA_REQUESTS_REMINDER_EXPIRES = env.int("ROPA_REQUESTS_REMINDER_EXPIRES", default=12 * 60 * 60)  # seconds
 # The erasure journal (docs/operations.md): every tombstone, appended after each sweep to a file kept apart from

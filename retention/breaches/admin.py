@@ -21,6 +21,7 @@ from ropa.kernel.dates import short_moment
 
 from . import rules, selectors, services
 from .choices import Art34Waiver, BreachStatus, CommunicationMethod, FilingPhase, RiskLevel
+from .filters import BreachDeadlineFilter
 from .models import Breach, BreachCommunication, BreachFiling, BreachScope, RiskAssessment
 
 NATURE_CHOICES = (
@@ -244,7 +245,7 @@ class CommunicationInline(_ReadOnlyInline):
 class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/breaches/breach/change_form.html"
     list_display = ("id", "title", "controller", "status", "aware_moment", "deadline")
-    list_filter = ("status", ("controller", RelatedInScopeListFilter))
+    list_filter = ("status", ("controller", RelatedInScopeListFilter), BreachDeadlineFilter)
     search_fields = ("=id", "title", "external_reference")
     list_select_related = ("controller",)
     inlines = [ScopeInline, AssessmentInline, FilingInline, CommunicationInline]

@@ -92,6 +92,13 @@ class Breach(models.Model):
         help_text=_("Holds placed so the sweep keeps the affected records while the breach is investigated."),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    reminders_sent = models.JSONField(
+        _("deadline reminders sent"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Per deadline, the reminders mailed to the DPO: 24 hours and 6 hours before, and once missed."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -27,6 +27,9 @@ from django.utils.translation import gettext_lazy as _
 from processing.choices import ActivityStatus
 from processing.models import Controller, ProcessingActivity
 from retention import engine
+from retention.breaches import reminders as breach_reminders
+from retention.breaches.models import Breach
+from retention.breaches.reminders import BreachDeadline
 from retention.models import LegalHold, RetentionRule, RetentionRun, RunStatus
 from ropa.access.scope import scoped
 from ropa.kernel.dates import short_moment
@@ -287,6 +290,49 @@ def requests_overdue(ctx: Context) -> dict[int, Cell]:
         )
         for pk in ctx.ids
     }
+
+
+def _breaches(ctx: Context) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Open breaches, those with a deadline within 24 hours and the overdue, per controller (three queries)."""
+
+    def compute():
+        breaches = Breach.objects.filter(controller_id__in=ctx.ids)
+        opened = _grouped(breach_reminders.by_deadline(breaches, BreachDeadline.OPEN), "controller_id")
+        soon, overdue = defaultdict(int), defaultdict(int)
+        for deadline in breach_reminders.open_deadlines(breaches):
+            if breach_reminders.is_overdue(deadline, ctx.now):
+                overdue[deadline.controller_id] += 1
+            elif breach_reminders.is_due_within_24h(deadline, ctx.now):
+                soon[deadline.controller_id] += 1
+        return opened, soon, overdue
+
+    return ctx.once("breaches", compute)
+
+
+def _breach_cells(counts: dict[int, int], ctx: Context, deadline: str, tone: str, none: str = "") -> dict[int, Cell]:
+    return {
+        pk: Cell(
+            counts.get(pk, 0),
+            _admin("breaches_breach_changelist", controller__id__exact=pk, deadline=deadline),
+            tone if counts.get(pk) else none,
+        )
+        for pk in ctx.ids
+    }
+
+
+@figure(_("breaches open"))
+def breaches_open(ctx: Context) -> dict[int, Cell]:
+    return _breach_cells(_breaches(ctx)[0], ctx, BreachDeadline.OPEN, "")
+
+
+@figure(_("breaches with a deadline within 24 hours"))
+def breaches_due(ctx: Context) -> dict[int, Cell]:
+    return _breach_cells(_breaches(ctx)[1], ctx, BreachDeadline.DUE_24H, "warn")
+
+
+@figure(_("breaches overdue"))
+def breaches_overdue(ctx: Context) -> dict[int, Cell]:
+    return _breach_cells(_breaches(ctx)[2], ctx, BreachDeadline.OVERDUE, "alert", none="ok")
 
 
 @figure(_("last retention run and its evidence"))

@@ -205,7 +205,7 @@ class ScopeCountsEqualTheRecords(TestCase):
 
 @pytest.mark.django_db
 def test_the_communication_draft_is_plain_language_in_three_languages_and_names_no_one():
-    activity, _other, contact, health = _world()
+    activity, _other, _contact, health = _world()
     controller = activity.controller
     controller.dpo_email, controller.supervisory_authority = "dpo@example.be", "Gegevensbeschermingsautoriteit"
     controller.save()
