@@ -3,10 +3,12 @@ with its scope, assessments, filings and communications, and its steps as button
 
 from __future__ import annotations
 
+import io
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,9 +19,14 @@ from django.utils.translation import ngettext
 
 from processing.models import DataCategory, ProcessingActivity
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.scope import may_see_personal_data
+from ropa.audit.models import AuditAction
+from ropa.audit.services import audit_log
+from ropa.kernel.csv import csv_writer
 from ropa.kernel.dates import short_moment
 
 from . import rules, selectors, services
+from .admin_documents import BreachDocumentsMixin
 from .choices import Art34Waiver, BreachStatus, CommunicationMethod, FilingPhase, RiskLevel
 from .filters import BreachDeadlineFilter
 from .models import Breach, BreachCommunication, BreachFiling, BreachScope, RiskAssessment
@@ -106,6 +113,18 @@ class ScopeForm(forms.Form):
             "registered_from": data["registered_from"],
             "registered_until": data["registered_until"],
         }
+
+
+class CorrectForm(forms.Form):
+    subjects_min = forms.IntegerField(label=_("people affected (at least)"), min_value=0, required=False)
+    subjects_max = forms.IntegerField(label=_("people affected (at most)"), min_value=0, required=False)
+    records_min = forms.IntegerField(label=_("records affected (at least)"), min_value=0, required=False)
+    records_max = forms.IntegerField(label=_("records affected (at most)"), min_value=0, required=False)
+    correction_note = forms.CharField(
+        label=_("why the counts were corrected"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: backups held more than the register's records; an estimate."),
+    )
 
 
 class AssessForm(forms.Form):
@@ -242,7 +261,7 @@ class CommunicationInline(_ReadOnlyInline):
 
 
 @admin.register(Breach)
-class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
+class BreachAdmin(BreachDocumentsMixin, ControllerScopedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/breaches/breach/change_form.html"
     list_display = ("id", "title", "controller", "status", "aware_moment", "deadline")
     list_filter = ("status", ("controller", RelatedInScopeListFilter), BreachDeadlineFilter)
@@ -343,6 +362,7 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
 
     STEPS = {
         "scope": (_("Compute the scope"), ScopeForm),
+        "correct": (_("Correct the counts"), CorrectForm),
         "assess": (_("Assess the risk"), AssessForm),
         "file": (_("Notify the authority"), FileForm),
         "not-notifiable": (_("Not notifiable"), ConfirmForm),
@@ -360,7 +380,7 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         if s != BreachStatus.CLOSED:
             names += ["scope", "assess"]
             if obj.scopes.exists():
-                names.append("hold")
+                names += ["correct", "hold"]
         if s in (
             BreachStatus.ASSESSED,
             BreachStatus.NOTIFIED,
@@ -389,6 +409,7 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         extra = {**(extra_context or {})}
         if obj is not None:
             extra["breach_steps"] = self.available_steps(obj) if self.has_change_permission(request, obj) else []
+            extra["may_download_people"] = may_see_personal_data(request.user) and obj.scopes.exists()
             latest = selectors.latest_assessment(obj)
             extra["latest_level"] = latest.get_level_display() if latest else None
             if obj.status in (BreachStatus.RECEIVED, BreachStatus.ASSESSED):
@@ -401,8 +422,35 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/do/<slug:step>/", wrap(self.step_view), name="breaches_breach_step"),
+            path("<int:pk>/people/", wrap(self.people_view), name="breaches_breach_people"),
+            *self.document_urls(),
             *super().get_urls(),
         ]
+
+    def people_view(self, request, pk):
+        """The people the latest scope selects now, with their identifiers, to tell them (Art. 34): the
+        DPO's only, built when downloaded, never stored on the breach; the download is in the audit trail."""
+        obj = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not may_see_personal_data(request.user):
+            raise PermissionDenied
+        scope = obj.scopes.order_by("-computed_at", "-id").first()
+        if scope is None:
+            self.message_user(request, _("Compute the scope first."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:breaches_breach_change", args=[obj.pk]))
+        out = io.StringIO()
+        writer = csv_writer(out, lineterminator="\r\n")
+        writer.writerow(["controller", "key", "identifiers"])
+        for subject in selectors.scope_subjects(scope).select_related("controller").order_by("controller__key", "key"):
+            shown = "\n".join(f"{name}: {value}" for name, value in sorted((subject.identifiers or {}).items()))
+            writer.writerow([subject.controller.key, subject.key, shown])
+        audit_log(
+            action=AuditAction.EXPORT,
+            obj=obj,
+            object_repr=f"breach #{obj.pk}: the people of scope #{scope.pk}",
+        )
+        response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="breach-{obj.pk}-people.csv"'
+        return response
 
     def step_view(self, request, pk, step):
         obj = get_object_or_404(self.get_queryset(request), pk=pk)
@@ -445,6 +493,10 @@ class BreachAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
         data = form.cleaned_data
         if step == "scope":
             services.breach_scope_compute(breach=obj, criteria=form.criteria())
+        elif step == "correct":
+            scope = obj.scopes.order_by("-computed_at", "-id").first()
+            note = data.pop("correction_note")
+            services.breach_scope_correct(scope=scope, note=note, **data)
         elif step == "assess":
             services.breach_assess(breach=obj, actor=actor, **data)
         elif step == "file":

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     TOKEN_ISSUED = "token issued", _("token issued")
     TOKEN_REVOKED = "token revoked", _("token revoked")
     ERASURE = "erasure", _("erasure")
+    EXPORT = "export", _("personal data exported")
 
 
 class AuditEventQuerySet(models.QuerySet):

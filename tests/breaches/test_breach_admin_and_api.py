@@ -92,3 +92,45 @@ def test_a_system_reports_a_breach_for_its_own_controller_once(world):
     assert world.api("system_b").get(f"breaches/{first.json()['id']}/").status_code == 404
     assert world.api("auditor").get(f"breaches/{first.json()['id']}/").json()["status"] == "received"
     assert world.api("auditor").post("breaches/", body).status_code == 403
+
+
+def test_the_counts_are_corrected_and_the_people_to_inform_downloaded_by_the_dpo_only(
+    dpo_client, world, client, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    from retention.breaches import services
+    from ropa.access.groups import AUDITOR_GROUP
+    from ropa.audit.models import AuditEvent
+
+    subject = DataSubjectFactory(controller=world.a, key="p-7", identifiers={"email": "an@example.be"})
+    record_register(
+        subject=subject,
+        activity=world.activity_a,
+        data_category=world.category,
+        source_system="crm",
+        external_id="x-7",
+        payload={"name": "An"},
+        dates={"collected_on": dt.date(2026, 1, 1)},
+    )
+    breach, _ = services.breach_report(controller=world.a, title="Backup tape lost", aware_at=timezone.now())
+    services.breach_scope_compute(breach=breach, criteria={})
+    url = reverse("admin:breaches_breach_step", args=[breach.pk, "correct"])
+    assert "correction_note" in dpo_client.post(url, {"subjects_min": 1, "subjects_max": 400}).context["form"].errors
+    assert (
+        dpo_client.post(
+            url, {"subjects_min": 1, "subjects_max": 400, "correction_note": "The tape held older files"}
+        ).status_code
+        == 302
+    )
+    assert (breach.scopes.get().subjects_min, breach.scopes.get().subjects_max) == (1, 400)
+
+    people = dpo_client.get(reverse("admin:breaches_breach_people", args=[breach.pk]))
+    text = people.content.decode("utf-8-sig")
+    assert people["Content-Type"].startswith("text/csv") and "p-7" in text and "email: an@example.be" in text
+    event = AuditEvent.objects.get(action="export")
+    assert "an@example.be" not in event.object_repr and str(breach.pk) in event.object_repr
+    auditor = django_user_model.objects.create_user("aud", "aud@example.org", "x-long-password-1", is_staff=True)
+    auditor.groups.add(Group.objects.get(name=AUDITOR_GROUP))
+    client.force_login(auditor)
+    assert client.get(reverse("admin:breaches_breach_people", args=[breach.pk])).status_code == 403
