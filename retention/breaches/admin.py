@@ -263,6 +263,7 @@ class CommunicationInline(_ReadOnlyInline):
 @admin.register(Breach)
 class BreachAdmin(BreachDocumentsMixin, ControllerScopedAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/breaches/breach/change_form.html"
+    change_list_template = "admin/breaches/breach/change_list.html"
     list_display = ("id", "title", "controller", "status", "aware_moment", "deadline")
     list_filter = ("status", ("controller", RelatedInScopeListFilter), BreachDeadlineFilter)
     search_fields = ("=id", "title", "external_reference")

@@ -134,3 +134,19 @@ def test_the_counts_are_corrected_and_the_people_to_inform_downloaded_by_the_dpo
     auditor.groups.add(Group.objects.get(name=AUDITOR_GROUP))
     client.force_login(auditor)
     assert client.get(reverse("admin:breaches_breach_people", args=[breach.pk])).status_code == 403
+
+
+def test_the_list_offers_the_register_and_a_breach_its_summary(dpo_client, world):
+    from retention.breaches import services
+
+    breach, _ = services.breach_report(controller=world.a, title="Lost laptop", aware_at=timezone.now())
+    listing = dpo_client.get(reverse("admin:breaches_breach_changelist")).content.decode()
+    export = reverse("admin:breaches_breach_export")
+    for fmt in ("xlsx", "csv", "pdf"):
+        assert f"{export}?format={fmt}&amp;lang=en" in listing
+    page = dpo_client.get(reverse("admin:breaches_breach_change", args=[breach.pk])).content.decode()
+    summary = reverse("admin:breaches_breach_summary", args=[breach.pk])
+    assert summary in page
+    assert "Lost laptop" in dpo_client.get(summary + "?lang=nl").content.decode()
+    csv = dpo_client.get(f"{export}?format=csv&lang=fr")
+    assert csv.status_code == 200 and "Lost laptop" in b"".join(csv.streaming_content).decode("utf-8-sig")
