@@ -275,6 +275,7 @@ class BreachAdmin(BreachDocumentsMixin, ControllerScopedAdminMixin, admin.ModelA
         "waiver",
         "waiver_justification",
         "closed_at",
+        "reopen_reasons",
         "external_reference",
         "reported_by",
     )
@@ -321,6 +322,7 @@ class BreachAdmin(BreachDocumentsMixin, ControllerScopedAdminMixin, admin.ModelA
             "waiver",
             "waiver_justification",
             "closed_at",
+            "reopen_reasons",
         )
 
     def get_readonly_fields(self, request, obj=None):

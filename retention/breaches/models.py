@@ -92,6 +92,12 @@ class Breach(models.Model):
         help_text=_("Holds placed so the sweep keeps the affected records while the breach is investigated."),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    reopen_reasons = models.TextField(
+        _("why it was reopened"),
+        blank=True,
+        editable=False,
+        help_text=_("Each reopening, with its day and reason, one per line."),
+    )
     reminders_sent = models.JSONField(
         _("deadline reminders sent"),
         default=dict,

@@ -335,6 +335,9 @@ def breach_reopen(*, breach: Breach, reason: str) -> Breach:
     """Reopen a closed (or not notifiable) breach, with the reason: it is assessed again."""
     breach = _locked(breach)
     _move(breach, BreachStatus.ASSESSED, reason=reason or "")
+    line = f"{timezone.localdate().isoformat()}: {reason.strip()}"
+    breach.reopen_reasons = "\n".join(filter(None, [breach.reopen_reasons, line]))
+    breach.save(update_fields=["reopen_reasons"])
     return breach
 
 

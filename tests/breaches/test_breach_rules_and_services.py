@@ -161,7 +161,8 @@ def test_a_breach_from_report_to_closure_holds_its_evidence_and_releases_it(dpo)
     assert LegalHold.objects.get(pk=holds[0].pk).released_at is not None
     with pytest.raises(ValidationError):
         services.breach_reopen(breach=breach, reason=" ")
-    assert services.breach_reopen(breach=breach, reason="A second laptop").status == S.ASSESSED
+    reopened = services.breach_reopen(breach=breach, reason="A second laptop")
+    assert reopened.status == S.ASSESSED and reopened.reopen_reasons.endswith(": A second laptop")
 
 
 @pytest.mark.django_db
