@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
@@ -17,7 +16,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from processing.models import DataCategory, ProcessingActivity
 from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
 from ropa.access.scope import may_see_personal_data
 from ropa.audit.models import AuditAction
@@ -27,16 +25,22 @@ from ropa.kernel.dates import short_moment
 
 from . import rules, selectors, services
 from .admin_documents import BreachDocumentsMixin
-from .choices import Art34Waiver, BreachStatus, CommunicationMethod, FilingPhase, RiskLevel
+from .admin_forms import (
+    LANGUAGE_NAMES,
+    AssessForm,
+    BreachAddForm,
+    CommunicationForm,
+    ConfirmForm,
+    CorrectForm,
+    FileForm,
+    InformedForm,
+    ReasonForm,
+    ScopeForm,
+    WaiveForm,
+)
+from .choices import BreachStatus, RiskLevel
 from .filters import BreachDeadlineFilter
 from .models import Breach, BreachCommunication, BreachFiling, BreachScope, RiskAssessment
-
-NATURE_CHOICES = (
-    ("confidentiality", _("confidentiality")),
-    ("integrity", _("integrity")),
-    ("availability", _("availability")),
-)
-SCALE = [(n, str(n)) for n in rules.LIKELIHOOD]
 
 
 def time_left_text(due_at, now=None):
@@ -53,146 +57,6 @@ def time_left_text(due_at, now=None):
     if hours < 24:
         return format_html('<strong class="due">{}</strong>', _("%(time)s left") % {"time": words})
     return _("%(time)s left") % {"time": words}
-
-
-class BreachAddForm(forms.ModelForm):
-    natures = forms.MultipleChoiceField(
-        label=_("nature"),
-        choices=NATURE_CHOICES,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("What was breached: confidentiality, integrity, availability (several may apply)."),
-    )
-
-    class Meta:
-        model = Breach
-        fields = (
-            "controller",
-            "title",
-            "aware_at",
-            "natures",
-            "occurred_from",
-            "occurred_until",
-            "description",
-            "discovery",
-            "client_controller",
-            "owner",
-        )
-
-
-class ScopeForm(forms.Form):
-    activities = forms.ModelMultipleChoiceField(
-        label=_("activities"),
-        queryset=ProcessingActivity.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every activity of the controller."),
-    )
-    source_systems = forms.CharField(
-        label=_("source systems"), required=False, help_text=_("Comma-separated, as the records name them (crm, erp).")
-    )
-    data_categories = forms.ModelMultipleChoiceField(
-        label=_("data categories"),
-        queryset=DataCategory.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every category."),
-    )
-    registered_from = forms.DateTimeField(label=_("records registered from"), required=False)
-    registered_until = forms.DateTimeField(label=_("records registered until"), required=False)
-
-    def __init__(self, *args, breach: Breach, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["activities"].queryset = ProcessingActivity.objects.filter(controller=breach.controller)
-
-    def criteria(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "activities": [a.pk for a in data["activities"]],
-            "source_systems": [s.strip() for s in data["source_systems"].split(",") if s.strip()],
-            "data_categories": [c.code for c in data["data_categories"]],
-            "registered_from": data["registered_from"],
-            "registered_until": data["registered_until"],
-        }
-
-
-class CorrectForm(forms.Form):
-    subjects_min = forms.IntegerField(label=_("people affected (at least)"), min_value=0, required=False)
-    subjects_max = forms.IntegerField(label=_("people affected (at most)"), min_value=0, required=False)
-    records_min = forms.IntegerField(label=_("records affected (at least)"), min_value=0, required=False)
-    records_max = forms.IntegerField(label=_("records affected (at most)"), min_value=0, required=False)
-    correction_note = forms.CharField(
-        label=_("why the counts were corrected"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("For example: backups held more than the register's records; an estimate."),
-    )
-
-
-class AssessForm(forms.Form):
-    likelihood = forms.TypedChoiceField(
-        label=_("likelihood"), choices=SCALE, coerce=int, help_text=_("1 low to 4 very high.")
-    )
-    severity = forms.TypedChoiceField(
-        label=_("severity"), choices=SCALE, coerce=int, help_text=_("1 low to 4 very high.")
-    )
-    consequences = forms.CharField(
-        label=_("likely consequences"), widget=forms.Textarea(attrs={"rows": 3}), required=False
-    )
-    mitigations = forms.CharField(
-        label=_("mitigating factors"), widget=forms.Textarea(attrs={"rows": 3}), required=False
-    )
-    encrypted = forms.BooleanField(label=_("data encrypted"), required=False)
-    pseudonymised = forms.BooleanField(label=_("data pseudonymised"), required=False)
-
-
-class FileForm(forms.Form):
-    phase = forms.ChoiceField(label=_("phase"), choices=FilingPhase.choices)
-    filed_at = forms.DateTimeField(label=_("filed at"), initial=timezone.now)
-    channel = forms.CharField(label=_("channel"), initial="APD/GBA portal")
-    reference = forms.CharField(
-        label=_("authority's reference"), required=False, help_text=_("For the Belgian portal, DBN...")
-    )
-    late_reason = forms.CharField(
-        label=_("reasons for the delay"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        help_text=_("Required for an initial notification after the deadline (Art. 33(1))."),
-    )
-
-
-class WaiveForm(forms.Form):
-    waiver = forms.ChoiceField(label=_("Art. 34(3) ground"), choices=Art34Waiver.choices, widget=forms.RadioSelect)
-    waiver_justification = forms.CharField(
-        label=_("why the people are not told"), widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
-LANGUAGE_NAMES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
-
-
-class CommunicationForm(forms.Form):
-    language = forms.ChoiceField(label=_("language"), choices=LANGUAGE_NAMES)
-    text = forms.CharField(
-        label=_("text"), widget=forms.Textarea(attrs={"rows": 22, "cols": 100, "class": "vLargeTextField"})
-    )
-
-
-class InformedForm(forms.Form):
-    communication = forms.ModelChoiceField(label=_("communication"), queryset=BreachCommunication.objects.none())
-    method = forms.ChoiceField(label=_("method"), choices=CommunicationMethod.choices)
-    sent_at = forms.DateTimeField(label=_("sent at"), initial=timezone.now)
-
-    def __init__(self, *args, breach: Breach, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["communication"].queryset = breach.communications.all()
-        self.fields["communication"].initial = breach.communications.order_by("-created_at", "-id").first()
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class ConfirmForm(forms.Form):
-    pass
 
 
 class _ReadOnlyInline(admin.TabularInline):

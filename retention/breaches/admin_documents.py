@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from .documents import authority_summary, authority_summary_text, write_csv, write_pdf, write_xlsx
+from .documents import write_csv, write_pdf, write_xlsx
+from .summary import authority_summary, authority_summary_text
 
 LANGUAGES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
 FORMATS = {
