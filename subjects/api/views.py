@@ -28,6 +28,14 @@ from subjects.models import ConsentRecord, DataSubject, DataSubjectRequest
 
 from . import serializers
 from .filtersets import ConsentFilterSet, DataSubjectRequestFilterSet
+from .request_serializers import (
+    DataSubjectRequestCreateSerializer,
+    DataSubjectRequestSerializer,
+    RequestCompleteSerializer,
+    RequestExtendSerializer,
+    RequestReasonSerializer,
+    RequestRejectSerializer,
+)
 
 DPO_OR_SYSTEM = frozenset({Role.DPO, Role.SYSTEM})
 
@@ -164,7 +172,7 @@ class DataSubjectRequestViewSet(
     tokens file requests for their controller; the steps and the package are for DPO tokens."""
 
     queryset = DataSubjectRequest.objects.select_related("controller", "subject").prefetch_related("events")
-    serializer_class = serializers.DataSubjectRequestSerializer
+    serializer_class = DataSubjectRequestSerializer
     filterset_class = DataSubjectRequestFilterSet
     pagination_class = RegisterPagination
     controller_field = "controller_id"
@@ -184,12 +192,12 @@ class DataSubjectRequestViewSet(
         return super().get_queryset().by_urgency()
 
     @extend_schema(
-        request=serializers.DataSubjectRequestCreateSerializer,
-        responses={201: serializers.DataSubjectRequestSerializer},
+        request=DataSubjectRequestCreateSerializer,
+        responses={201: DataSubjectRequestSerializer},
     )
     def create(self, request, *args, **kwargs):
         """File a request received today (or on ``received_on``) from a subject of the controller."""
-        body = serializers.DataSubjectRequestCreateSerializer(data=request.data)
+        body = DataSubjectRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         with transaction.atomic():
@@ -220,31 +228,34 @@ class DataSubjectRequestViewSet(
         body.is_valid(raise_exception=True)
         return body.validated_data
 
-    @extend_schema(request=serializers.RequestReasonSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(request=RequestReasonSerializer, responses=DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"], url_path="identity-request")
     def identity_request(self, request, pk=None):
         """Ask the requester for proof of identity: the clock stops until it is verified."""
-        return self._step(services.dsr_identity_request, serializers.RequestReasonSerializer)
+        return self._step(services.dsr_identity_request, RequestReasonSerializer)
 
-    @extend_schema(request=serializers.RequestReasonSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(request=RequestReasonSerializer, responses=DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"], url_path="identity-verify")
     def identity_verify(self, request, pk=None):
         """Identity verified: in progress, and the days paused are added to the deadline."""
-        return self._step(services.dsr_identity_verify, serializers.RequestReasonSerializer)
+        return self._step(services.dsr_identity_verify, RequestReasonSerializer)
 
-    @extend_schema(request=serializers.RequestExtendSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(request=RequestExtendSerializer, responses=DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         """Extend the deadline by 1 or 2 months (at most 2 in all), with the reason."""
-        return self._step(services.dsr_extend, serializers.RequestExtendSerializer)
+        return self._step(services.dsr_extend, RequestExtendSerializer)
 
-    @extend_schema(request=serializers.RequestCompleteSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(
+        request=RequestCompleteSerializer,
+        responses=DataSubjectRequestSerializer,
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         """Execute the request as its type says and close it; the outcome says what was done (erased, kept
         and why, restricted, rectified fields)."""
         obj = self.get_object()
-        data = self._body(serializers.RequestCompleteSerializer)
+        data = self._body(RequestCompleteSerializer)
         done = request_execution.dsr_complete(
             request=obj,
             actor=request.user,
@@ -255,18 +266,18 @@ class DataSubjectRequestViewSet(
         )
         return Response(self._shown(done))
 
-    @extend_schema(request=serializers.RequestRejectSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(request=RequestRejectSerializer, responses=DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Reject the request, with the reason the requester is given."""
-        return self._step(services.dsr_reject, serializers.RequestRejectSerializer)
+        return self._step(services.dsr_reject, RequestRejectSerializer)
 
-    @extend_schema(request=serializers.RequestReasonSerializer, responses=serializers.DataSubjectRequestSerializer)
+    @extend_schema(request=RequestReasonSerializer, responses=DataSubjectRequestSerializer)
     @action(detail=True, methods=["post"], url_path="lift-restriction")
     def lift_restriction(self, request, pk=None):
         """Lift the restriction a restriction request placed on the subject's records."""
         obj = self.get_object()
-        data = self._body(serializers.RequestReasonSerializer)
+        data = self._body(RequestReasonSerializer)
         services.dsr_restriction_lift(request=obj, actor=request.user, **data)
         return Response(self._shown(obj))
 
