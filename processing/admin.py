@@ -1,14 +1,18 @@
 """The register in the Django admin: the DPO's working surface for Art. 30 entries."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from ropa.access.admin_mixins import (
@@ -22,7 +26,7 @@ from ropa.kernel.dates import short_day
 from ropa.kernel.html import in_language, shortened
 
 from . import rules
-from .choices import ActivityStatus
+from .choices import ActivityStatus, ReviewStatus
 from .models import (
     Controller,
     DataCategory,
@@ -33,7 +37,16 @@ from .models import (
     SecurityMeasure,
     Source,
 )
-from .services import controller_save, processing_activity_save, recipient_save, special_category_codes
+from .services import (
+    REVIEW_ATTENTION,
+    activity_mark_reviewed,
+    activity_review_flag,
+    activity_review_state,
+    controller_save,
+    processing_activity_save,
+    recipient_save,
+    special_category_codes,
+)
 
 
 def _localized_cell(obj, *, chars: int | None = None):
@@ -249,15 +262,40 @@ class LegalBasisFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReviewFilter(admin.SimpleListFilter):
+    """The active activities by how fresh their review is (``rules.review_freshness``); "todo" is all three
+    that call for the DPO (the dashboard and the reminder link to it)."""
+
+    title = _("review")
+    parameter_name = "review"
+    TODO = "todo"
+
+    def lookups(self, request, model_admin):
+        return (*ReviewStatus.choices, (self.TODO, _("due, overdue or needed")))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.TODO:
+            return queryset.in_review(REVIEW_ATTENTION)
+        if value in ReviewStatus.values:
+            return queryset.in_review([value])
+        return queryset
+
+
 @admin.register(ProcessingActivity)
 class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     form = ProcessingActivityForm
-    # The history is a button on the activity's page, the role a filter (and on the page): it fits 1400 px.
-    list_display = ("reference", "localized_name", "controller_name", "status", "reviewed")
+    change_form_template = "admin/processing/processingactivity/change_form.html"
+    # The history is a button on the activity's page, the role a filter (and on the page), the last review's
+    # date the review cell's tooltip: it fits 1400 px.
+    list_display = ("reference", "localized_name", "controller_name", "status", "review")
     list_display_links = ("reference", "localized_name")
+    actions = ["mark_reviewed"]
+    readonly_fields = ("review_needed_reason", "review_needed_since")
     list_filter = (
         ("controller", RelatedInScopeListFilter),
         "status",
+        ReviewFilter,
         "role",
         LegalBasisFilter,
         EEATransferFilter,
@@ -294,7 +332,11 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
         (_("Recipients and transfers (Art. 30(1)(d), (e))"), {"fields": ("recipients",)}),
         (_("Security measures (Art. 30(1)(g))"), {"fields": ("security_measures",)}),
         (_("Risk"), {"fields": ("automated_decision_making", "profiling", "dpia_required", "dpia_done_on")}),
-        (_("Status and review"), {"fields": ("status", "ended_on", "replaced_by", "last_reviewed_on")}),
+        (_("Status"), {"fields": ("status", "ended_on", "replaced_by")}),
+        (
+            _("Review"),
+            {"fields": ("last_reviewed_on", "review_cycle_months", "review_needed_reason", "review_needed_since")},
+        ),
     )
 
     @admin.display(description=_("name"), ordering="name")
@@ -306,9 +348,67 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
     def controller_name(self, obj):
         return obj.controller.name
 
-    @admin.display(description=pgettext_lazy("list column", "reviewed"), ordering="last_reviewed_on")
-    def reviewed(self, obj):
-        return short_day(obj.last_reviewed_on) if obj.last_reviewed_on else "—"
+    # Needed and overdue look as an error, due as a warning (``strong.overdue`` / ``strong.due``); the tooltip
+    # gives the last review's date. An ended activity is no longer reviewed.
+    @admin.display(description=_("review"), ordering="last_reviewed_on")
+    def review(self, obj):
+        status = obj.review_status()
+        if status is None:
+            return "—"
+        last = short_day(obj.last_reviewed_on) if obj.last_reviewed_on else _("never")
+        tip = _("last reviewed: %s") % last
+        if status == ReviewStatus.CURRENT:
+            return format_html('<span title="{}">{}</span>', tip, status.label)
+        css = "due" if status == ReviewStatus.DUE else "overdue"
+        return format_html('<strong class="{} review-{}" title="{}">{}</strong>', css, status.value, tip, status.label)
+
+    @admin.action(description=_("Mark reviewed"), permissions=["change"])
+    def mark_reviewed(self, request, queryset):
+        done, refused = 0, []
+        for activity in queryset.select_related("controller"):
+            try:
+                activity_mark_reviewed(activity=activity, actor=request.user)
+            except ValidationError as exc:
+                refused.append(f"{activity.reference}: {' '.join(exc.messages)}")
+            else:
+                done += 1
+        if done:
+            message = ngettext(
+                "%(n)d processing activity marked reviewed.", "%(n)d processing activities marked reviewed.", done
+            )
+            self.message_user(request, message % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, _("Not marked reviewed: %s") % line, messages.ERROR)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/review/", wrap(self.review_view), name="processing_processingactivity_review"),
+            *super().get_urls(),
+        ]
+
+    def review_view(self, request, pk):
+        """The "Mark reviewed" button of the activity's page: asks, then marks it reviewed today."""
+        activity = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, activity):
+            raise PermissionDenied
+        back = reverse("admin:processing_processingactivity_change", args=[activity.pk])
+        if request.method == "POST":
+            try:
+                activity_mark_reviewed(activity=activity, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, _("Not marked reviewed: %s") % " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(request, _("%s marked reviewed today.") % activity, messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Mark reviewed: %s") % activity,
+            "opts": self.model._meta,
+            "original": activity,
+            "back": back,
+        }
+        return TemplateResponse(request, "admin/processing/processingactivity/review_confirm.html", context)
 
     @admin.display(description=_("history"))
     def history_link(self, obj):
@@ -316,10 +416,24 @@ class ProcessingActivityAdmin(ControllerScopedAdminMixin, SimpleHistoryAdmin):
         return format_html('<a href="{}">{}</a>', url, _("changes"))
 
     def save_model(self, request, obj, form, change):
+        # What a review depends on, as stored before this save; compared once the inlines are saved too.
+        request._review_before = activity_review_state(obj) if change else None
         # The form already checked the Art. 9 rule against the submitted categories; M2M are saved after.
         processing_activity_save(
             activity=obj, actor=request.user, data_categories=list(form.cleaned_data["data_categories"])
         )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        reasons = activity_review_flag(
+            activity=form.instance, before=getattr(request, "_review_before", None), actor=request.user
+        )
+        if reasons:
+            self.message_user(
+                request,
+                _("This change calls for a review of the entry. %s") % " ".join(reasons),
+                messages.WARNING,
+            )
 
     def has_delete_permission(self, request, obj=None):
         # An activity is ended, never destroyed: the register must show what was processed and when.

@@ -68,3 +68,16 @@ class MeasureKind(models.TextChoices):
 EEA_COUNTRIES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
 )
+
+
+class ReviewStatus(models.TextChoices):
+    """How fresh the DPO's review of an activity is (``rules.review_freshness``)."""
+
+    CURRENT = "current", _("current")
+    DUE = "due", _("due for review")
+    OVERDUE = "overdue", _("review overdue")
+    NEEDED = "needed", _("review needed")
+
+
+# A review falls due this many days before its cycle runs out (the list, the dashboard, the reminder).
+REVIEW_DUE_DAYS = 30

@@ -10,10 +10,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from .choices import EEA_COUNTRIES, ActivityRole, ActivityStatus, LegalBasis
+from .choices import (
+    EEA_COUNTRIES,
+    REVIEW_DUE_DAYS,
+    ActivityRole,
+    ActivityStatus,
+    LegalBasis,
+    RecipientKind,
+    ReviewStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,102 @@ def controller_problems(
             Problem("dpo_not_required", _("A DPO is named: leave empty why none is designated, or remove the DPO."))
         )
     return problems
+
+
+def review_due_on(*, last_reviewed_on: dt.date | None, cycle_months: int) -> dt.date | None:
+    """When the next review falls due: the last one plus the cycle, in calendar months (Jan 31 + 1 month is
+    the last day of February). None when the activity was never reviewed."""
+    return last_reviewed_on + relativedelta(months=cycle_months) if last_reviewed_on else None
+
+
+def review_freshness(
+    *,
+    last_reviewed_on: dt.date | None,
+    cycle_months: int,
+    needed_since: dt.date | None,
+    today: dt.date,
+    due_days: int = REVIEW_DUE_DAYS,
+) -> str:
+    """A ``ReviewStatus``: "needed" when a change that matters asked for a review; else "overdue" when never
+    reviewed or the cycle ran out before today; "due" when it runs out within ``due_days``; else "current"."""
+    if needed_since is not None:
+        return ReviewStatus.NEEDED
+    due_on = review_due_on(last_reviewed_on=last_reviewed_on, cycle_months=cycle_months)
+    if due_on is None or due_on < today:
+        return ReviewStatus.OVERDUE
+    if due_on <= today + dt.timedelta(days=due_days):
+        return ReviewStatus.DUE
+    return ReviewStatus.CURRENT
+
+
+# What a change that matters may also require, each with the article it comes from.
+def _notice() -> str:
+    return _("an updated privacy notice (Art. 13, 14)")
+
+
+def _dpia() -> str:
+    return _("a new DPIA screening (Art. 35)")
+
+
+def _agreement() -> str:
+    return _("a processor agreement (Art. 28(3))")
+
+
+def _safeguard() -> str:
+    return _("a transfer safeguard (Chapter V)")
+
+
+def _reason(change: str, needs: list[str]) -> str:
+    return _("%(change)s May also require: %(needs)s.") % {"change": change, "needs": "; ".join(needs)}
+
+
+def _basis_label(value: str) -> str:
+    return str(LegalBasis(value).label) if value in LegalBasis.values else value
+
+
+PROCESSOR_KINDS = frozenset({RecipientKind.PROCESSOR, RecipientKind.SUB_PROCESSOR})
+
+
+def activity_review_triggers(before: dict | None, after: dict) -> list[str]:
+    """The changes between two states of an activity (``processing.services.activity_review_state``) that
+    call for a review, each as a sentence naming what it may also require. No state before (a new activity,
+    a first load) is no change: a new entry is unreviewed anyway.
+
+    A state holds ``recipients_outside_eea`` ({id: (name, kind)}), ``special_categories`` and
+    ``criminal_categories`` ({code: name}) and ``purposes`` ({id: (description, legal basis)})."""
+    if before is None:
+        return []
+    reasons = []
+    outside, outside_before = after["recipients_outside_eea"], before["recipients_outside_eea"]
+    recipients = [outside[pk] for pk in sorted(outside.keys() - outside_before.keys())]
+    if recipients:
+        needs = [_safeguard()]
+        if any(kind in PROCESSOR_KINDS for _name, kind in recipients):
+            needs.append(_agreement())
+        needs.append(_notice())
+        names = ", ".join(name for name, _kind in recipients)
+        reasons.append(_reason(_("New recipient outside the EEA: %s.") % names, needs))
+    for key, change in (
+        ("special_categories", _("New special-category data (Art. 9): %s.")),
+        ("criminal_categories", _("New criminal-offence data (Art. 10): %s.")),
+    ):
+        added = sorted(after[key].keys() - before[key].keys())
+        if added:
+            reasons.append(_reason(change % ", ".join(after[key][code] for code in added), [_dpia(), _notice()]))
+    known = {description.strip() for description, _basis in before["purposes"].values()}
+    for pk, (description, basis) in sorted(after["purposes"].items()):
+        text = description.strip()
+        label = text if len(text) <= 80 else text[:79] + "…"
+        if pk not in before["purposes"] or text not in known:
+            reasons.append(_reason(_("New purpose: %s.") % label, [_notice(), _dpia()]))
+        elif before["purposes"][pk][1] != basis:
+            change = _("Legal basis of the purpose “%(purpose)s” changed from %(before)s to %(after)s.") % {
+                "purpose": label,
+                "before": _basis_label(before["purposes"][pk][1]),
+                "after": _basis_label(basis),
+            }
+            reasons.append(_reason(change, [_notice()]))
+    return reasons
 
 
 def raise_problems(problems: Iterable[Problem]) -> None:

@@ -439,6 +439,11 @@ ROPA_BREACH_REMINDER_CRON = env.str("ROPA_BREACH_REMINDER_CRON", default="*/15 *
 ROPA_BREACH_REMINDER_EXPIRES = env.int("ROPA_BREACH_REMINDER_EXPIRES", default=10 * 60)  # seconds
 ROPA_REQUESTS_REMINDER_CRON = env.str("ROPA_REQUESTS_REMINDER_CRON", default="0 7 * * *")
 ROPA_REQUESTS_REMINDER_EXPIRES = env.int("ROPA_REQUESTS_REMINDER_EXPIRES", default=12 * 60 * 60)  # seconds
+# Review cadence of register entries: months between two reviews of an activity (each may set its own), and
+# when the DPO is mailed the activities whose review is due (within 30 days), overdue or needed after a change.
+ROPA_REVIEW_CYCLE_MONTHS = env.int("ROPA_REVIEW_CYCLE_MONTHS", default=12)
+ROPA_REVIEW_REMINDER_CRON = env.str("ROPA_REVIEW_REMINDER_CRON", default="0 7 * * 1")
+ROPA_REVIEW_REMINDER_EXPIRES = env.int("ROPA_REVIEW_REMINDER_EXPIRES", default=24 * 60 * 60)  # seconds
 # The erasure journal (docs/operations.md): every tombstone, appended after each sweep to a file kept apart from
 # the database backups, so that erasures made after a backup are re-applied when it is restored. Empty: off.
 ROPA_ERASURE_JOURNAL = env.str("ROPA_ERASURE_JOURNAL", default="")

@@ -16,7 +16,9 @@ from django.db.models import BooleanField, IntegerField, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from processing.models import ProcessingActivity, Purpose, Source
+from processing import rules
+from processing.choices import ActivityStatus
+from processing.models import ProcessingActivity, Purpose, Source, review_cycle
 
 
 def moment(value, zone=None) -> str | None:
@@ -211,6 +213,9 @@ ACTIVITY_ROW = (
     "ended_on",
     "replaced_by_id",
     "last_reviewed_on",
+    "review_cycle_months",
+    "review_needed_reason",
+    "review_needed_since",
     "created_at",
     "updated_at",
 )
@@ -221,6 +226,18 @@ def activity_row(activity: ProcessingActivity) -> dict:
     row = {field: getattr(activity, field) for field in ACTIVITY_ROW if field != "controller__key"}
     row["controller__key"] = activity.controller.key
     return row
+
+
+def _review_status(activity: dict, today) -> str | None:
+    """``rules.review_freshness`` of an active activity's row; None for an ended one (no longer reviewed)."""
+    if activity["status"] != ActivityStatus.ACTIVE:
+        return None
+    return rules.review_freshness(
+        last_reviewed_on=activity["last_reviewed_on"],
+        cycle_months=review_cycle(activity["review_cycle_months"]),
+        needed_since=activity["review_needed_since"],
+        today=today,
+    )
 
 
 def activity_documents(activities: list[dict], extra_kinds: tuple[ChildKind, ...] = ()):
@@ -235,6 +252,7 @@ def activity_documents(activities: list[dict], extra_kinds: tuple[ChildKind, ...
         return sorted(children[name][pk], key=key)
 
     zone = timezone.get_current_timezone()
+    today = timezone.localdate()
     documents = []
     for activity in activities:
         pk = activity["id"]
@@ -284,6 +302,9 @@ def activity_documents(activities: list[dict], extra_kinds: tuple[ChildKind, ...
                 "ended_on": _iso(activity["ended_on"]),
                 "replaced_by": activity["replaced_by_id"],
                 "last_reviewed_on": _iso(activity["last_reviewed_on"]),
+                "review_cycle_months": activity["review_cycle_months"],
+                "review_status": _review_status(activity, today),
+                "review_needed_reason": activity["review_needed_reason"],
                 "sources": [
                     {"statement": r[0], "quote": r[1]} for r in ordered("sources", pk, lambda r: tuple(_numbers(r)[:2]))
                 ],

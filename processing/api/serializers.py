@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from processing import rules
+from processing.choices import ReviewStatus
 from processing.models import (
     Controller,
     DataCategory,
@@ -338,6 +339,9 @@ ACTIVITY_FIELDS = [
     "ended_on",
     "replaced_by",
     "last_reviewed_on",
+    "review_cycle_months",
+    "review_status",
+    "review_needed_reason",
     "sources",
     "created_at",
     "updated_at",
@@ -380,6 +384,25 @@ class ProcessingActivitySerializer(serializers.ModelSerializer):
     dpia_done_on = DateField(required=False, allow_null=True, help_text=_("Date of the last DPIA."))
     ended_on = DateField(required=False, allow_null=True, help_text=_("End date of the processing."))
     last_reviewed_on = DateField(required=False, allow_null=True, help_text=_("When the DPO last reviewed this entry."))
+    review_cycle_months = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=120,
+        help_text=_("Months between two reviews of this entry; null: the register's default cycle."),
+    )
+    review_status = serializers.ChoiceField(
+        choices=ReviewStatus.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "How fresh the review is: current, due (within 30 days), overdue (or never reviewed), or needed "
+            "after a change that matters; null for an ended activity."
+        ),
+    )
+    review_needed_reason = serializers.CharField(
+        read_only=True, help_text=_("Why a change asked for a review; empty once the entry is reviewed.")
+    )
     replaced_by = serializers.PrimaryKeyRelatedField(
         queryset=ProcessingActivity.objects.all(),
         allow_null=True,

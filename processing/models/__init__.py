@@ -4,7 +4,7 @@ Every register model keeps its version history (django-simple-history), so the r
 on any past date can be rebuilt, and every field carries help text for the admin and the API schema.
 """
 
-from .activities import ProcessingActivity, ProcessingActivityQuerySet, Purpose, Source
+from .activities import ProcessingActivity, ProcessingActivityQuerySet, Purpose, Source, review_cycle
 from .base import Timestamped, TranslatedNameMixin
 from .loaded import LoadedEntry
 from .parties import Controller, Recipient
@@ -24,4 +24,5 @@ __all__ = [
     "Timestamped",
     "TranslatedNameMixin",
     "Vocabulary",
+    "review_cycle",
 ]

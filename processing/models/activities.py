@@ -1,6 +1,11 @@
 """Processing activities, their purposes, and the statement sentences they come from."""
 
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -10,6 +15,7 @@ from ..choices import (
     ActivityStatus,
     Art9Condition,
     LegalBasis,
+    ReviewStatus,
 )
 from .base import Timestamped, TranslatedNameMixin
 from .parties import Controller, Recipient
@@ -24,6 +30,38 @@ class ProcessingActivityQuerySet(models.QuerySet):
         return self.select_related("controller", "replaced_by").prefetch_related(
             "purposes", "data_subject_categories", "data_categories", "recipients", "security_measures", "sources"
         )
+
+    def review_rows(self, today: dt.date | None = None) -> list[tuple[int, int, str]]:
+        """``(id, controller id, ReviewStatus)`` of the active activities among these, in one query. Ended
+        activities are not reviewed: they keep the review they had."""
+        today = today or timezone.localdate()
+        rows = self.active().values_list(
+            "pk", "controller_id", "last_reviewed_on", "review_cycle_months", "review_needed_since"
+        )
+        return [
+            (
+                pk,
+                controller,
+                rules.review_freshness(
+                    last_reviewed_on=reviewed, cycle_months=review_cycle(months), needed_since=needed, today=today
+                ),
+            )
+            for pk, controller, reviewed, months, needed in rows
+        ]
+
+    def review_statuses(self, today: dt.date | None = None) -> dict[int, str]:
+        """``{id: ReviewStatus}`` of the active activities among these (``review_rows``)."""
+        return {pk: status for pk, _controller, status in self.review_rows(today)}
+
+    def in_review(self, statuses, today: dt.date | None = None):
+        """The active activities whose review is in one of ``statuses`` (``ReviewStatus`` values)."""
+        wanted = set(statuses)
+        return self.filter(pk__in=[pk for pk, status in self.review_statuses(today).items() if status in wanted])
+
+
+def review_cycle(months: int | None) -> int:
+    """An activity's review cycle in months: its own, else ``ROPA_REVIEW_CYCLE_MONTHS``."""
+    return months or settings.ROPA_REVIEW_CYCLE_MONTHS
 
 
 class ProcessingActivity(TranslatedNameMixin, Timestamped):
@@ -153,6 +191,27 @@ class ProcessingActivity(TranslatedNameMixin, Timestamped):
     last_reviewed_on = models.DateField(
         _("last reviewed on"), null=True, blank=True, help_text=_("When the DPO last reviewed this entry.")
     )
+    review_cycle_months = models.PositiveSmallIntegerField(
+        _("review cycle (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("Months between two reviews of this entry. Blank: the register's default cycle."),
+    )
+    review_needed_reason = models.TextField(
+        _("why a review is needed"),
+        blank=True,
+        help_text=_(
+            "Set by a change that matters (a new recipient outside the EEA, new special-category or "
+            "criminal data, a new purpose, a changed legal basis); cleared when the entry is reviewed."
+        ),
+    )
+    review_needed_since = models.DateField(
+        _("review needed since"),
+        null=True,
+        blank=True,
+        help_text=_("When a change that matters asked for a review; cleared when the entry is reviewed."),
+    )
 
     objects = ProcessingActivityQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[data_subject_categories, data_categories, recipients, security_measures])
@@ -194,6 +253,26 @@ class ProcessingActivity(TranslatedNameMixin, Timestamped):
 
     def clean(self) -> None:
         rules.raise_problems(self.problems())
+
+    @property
+    def review_cycle(self) -> int:
+        return review_cycle(self.review_cycle_months)
+
+    def review_due_on(self) -> dt.date | None:
+        return rules.review_due_on(last_reviewed_on=self.last_reviewed_on, cycle_months=self.review_cycle)
+
+    def review_status(self, today: dt.date | None = None) -> str | None:
+        """The ``ReviewStatus`` of an active activity; None for an ended one (no longer reviewed)."""
+        if self.status != ActivityStatus.ACTIVE:
+            return None
+        return ReviewStatus(
+            rules.review_freshness(
+                last_reviewed_on=self.last_reviewed_on,
+                cycle_months=self.review_cycle,
+                needed_since=self.review_needed_since,
+                today=today or timezone.localdate(),
+            )
+        )
 
 
 class Purpose(TranslatedNameMixin, models.Model):

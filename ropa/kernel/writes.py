@@ -2,9 +2,9 @@
 give an instance its values, know whether it already holds them, and name who made the change and why for
 the version history (django-simple-history reads ``_history_user`` and ``_change_reason``)."""
 
-
 # ``as_actor`` without an actor: the history keeps whoever the request or the audit context names.
 _FROM_CONTEXT = object()
+FROM_CONTEXT = _FROM_CONTEXT  # for services that pass an actor on only when given one
 
 
 def as_actor(instance, actor=_FROM_CONTEXT, reason: str | None = None):

@@ -24,7 +24,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from processing.choices import ActivityStatus
+from processing.choices import ActivityStatus, ReviewStatus
 from processing.models import Controller, ProcessingActivity
 from retention import engine
 from retention.breaches import reminders as breach_reminders
@@ -162,6 +162,25 @@ def transfers_outside_eea(ctx: Context) -> dict[int, Cell]:
         pk: Cell(
             counts.get(pk, 0),
             _admin("processing_processingactivity_changelist", controller__id__exact=pk, third_country="yes"),
+        )
+        for pk in ctx.ids
+    }
+
+
+@figure(_("activities to review"))
+def activities_to_review(ctx: Context) -> dict[int, Cell]:
+    """Active activities whose review is due, overdue or needed after a change that matters (one query)."""
+    today = timezone.localdate(ctx.now)
+    todo, urgent = defaultdict(int), defaultdict(int)
+    for _pk, controller, status in ProcessingActivity.objects.filter(controller_id__in=ctx.ids).review_rows(today):
+        if status != ReviewStatus.CURRENT:
+            todo[controller] += 1
+            urgent[controller] += status != ReviewStatus.DUE
+    return {
+        pk: Cell(
+            todo.get(pk, 0),
+            _admin("processing_processingactivity_changelist", controller__id__exact=pk, review="todo"),
+            "alert" if urgent.get(pk) else "warn" if todo.get(pk) else "ok",
         )
         for pk in ctx.ids
     }

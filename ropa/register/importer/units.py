@@ -15,6 +15,7 @@ from processing.models import (
     LoadedEntry,
     ProcessingActivity,
 )
+from processing.services import activity_review_flag, activity_review_state
 from retention.services import rule_changes
 from ropa.kernel.writes import as_actor, assign, holds
 
@@ -204,6 +205,9 @@ def _write_unit(unit: Unit, instance, load: Load):
     created = instance is None
     if created:
         instance = unit.model(**unit.lookup)
+    # A new version of a file changing a loaded activity in a way that matters asks for a review; a first
+    # load (the activity is new) does not.
+    review_before = activity_review_state(instance) if isinstance(instance, ProcessingActivity) else None
     label = f"{unit.kind} {' '.join(str(v) for v in unit.lookup.values())}"
     changed = _write_if_changed(instance, unit.values, load.reason, label, created=created)
     report.count(unit.kind, created, changed and not created)
@@ -222,6 +226,8 @@ def _write_unit(unit: Unit, instance, load: Load):
         report.retention += outcome.change
     if unit.check:
         unit.check(instance)
+    if review_before is not None:
+        activity_review_flag(activity=instance, before=review_before, reason=load.reason)
     _remember(unit, instance, load)
     return instance
 
