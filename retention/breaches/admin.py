@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter, add_service_errors
 from ropa.access.scope import may_see_personal_data
 from ropa.audit.models import AuditAction
 from ropa.audit.services import audit_log
@@ -338,9 +338,7 @@ class BreachAdmin(BreachDocumentsMixin, ControllerScopedAdminMixin, admin.ModelA
             try:
                 self.run_step(step, obj, form, request.user)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
+                add_service_errors(form, exc)
             else:
                 self.message_user(request, _("%(step)s: done.") % {"step": title}, messages.SUCCESS)
                 return HttpResponseRedirect(back)

@@ -18,10 +18,12 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from subjects.choices import RequestLanguage
+
 from .documents import write_csv, write_pdf, write_xlsx
 from .summary import authority_summary, authority_summary_text
 
-LANGUAGES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+LANGUAGES = RequestLanguage.choices  # nl, fr, en: the languages a person is answered in
 FORMATS = {
     "xlsx": (write_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "csv": (write_csv, "text/csv; charset=utf-8"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from processing.models import DataCategory, ProcessingActivity
+from subjects.choices import RequestLanguage
 
 from . import rules
 from .choices import Art34Waiver, CommunicationMethod, FilingPhase
@@ -131,7 +132,7 @@ class WaiveForm(forms.Form):
     )
 
 
-LANGUAGE_NAMES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+LANGUAGE_NAMES = RequestLanguage.choices  # nl, fr, en: the languages a person is answered in
 
 
 class CommunicationForm(forms.Form):

@@ -10,10 +10,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from processing.models import Controller
+from subjects.choices import RequestLanguage
 
 from .choices import Art34Waiver, BreachStatus, CommunicationMethod, FilingPhase, RiskLevel
 
-LANGUAGES = (("nl", "Nederlands"), ("fr", "Français"), ("en", "English"))
+LANGUAGES = RequestLanguage.choices  # nl, fr, en: the languages a person is answered in
 
 
 class Breach(models.Model):

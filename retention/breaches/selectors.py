@@ -14,6 +14,7 @@ from processing.models import DataCategory, ProcessingActivity
 from ropa.kernel.dates import short_day
 from subjects.choices import RecordStatus
 from subjects.models import DataSubject, PersonalDataRecord
+from subjects.package import AUTHORITIES
 
 from .models import Breach, BreachScope, RiskAssessment
 
@@ -78,11 +79,6 @@ NATURE_SENTENCES = {
     "confidentiality": _("Someone who should not have been able to may have seen your data."),
     "integrity": _("Your data may have been changed without authority."),
     "availability": _("Your data was lost, or could not be reached for a while."),
-}
-
-AUTHORITIES = {
-    "BE": "Gegevensbeschermingsautoriteit / Autorité de protection des données (www.dataprotectionauthority.be)",
-    "NL": "Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl)",
 }
 
 

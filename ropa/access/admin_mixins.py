@@ -13,6 +13,14 @@ from processing.models import Controller, ProcessingActivity
 from .scope import scope_q, visible_controller_ids
 
 
+def add_service_errors(form, error) -> None:
+    """A service's ``ValidationError`` on the admin form that asked for it: each message on its field,
+    or above the form when the form has no such field."""
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 class HistoryRevertGuardMixin:
     """django-simple-history lets anyone who may view an object POST an old version back: reverting is a
     change, so it needs the change permission."""

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from processing.models import Controller
 from retention import requests as request_execution
 from retention.services import subject_records_erase_preview, subject_register
-from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter
+from ropa.access.admin_mixins import ControllerScopedAdminMixin, RelatedInScopeListFilter, add_service_errors
 from ropa.access.scope import may_see_personal_data, scope_q
 from ropa.kernel.dates import short_day
 
@@ -344,10 +344,7 @@ class DataSubjectRequestAdmin(ControllerScopedAdminMixin, admin.ModelAdmin):
             try:
                 self.run_action(action, obj, data, request.user)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    target = field if field in form.fields else None
-                    for error in errors:
-                        form.add_error(target, error)
+                add_service_errors(form, exc)
             else:
                 self.message_user(request, _("%(action)s: done.") % {"action": title}, messages.SUCCESS)
                 return HttpResponseRedirect(back)
